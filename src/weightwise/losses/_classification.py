@@ -1,0 +1,283 @@
+"""Weighted cross-entropy and binary cross-entropy, under the weighting contract.
+
+Both losses follow :mod:`weightwise.reduction`: an unweighted elementwise loss ``L``, an element
+weight ``ω = s·κ`` and one ``reduction=`` whose meaning is the same in every loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import (
+    check_class_vector,
+    check_finite_nonnegative,
+    check_in_range,
+    check_soft_target,
+    checks_enabled,
+)
+from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
+
+__all__ = ["binary_cross_entropy", "cross_entropy"]
+
+# PyTorch's own default: a value never produced by a valid class index.
+_TORCH_IGNORE = -100
+
+
+def _as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+    if t.is_complex():
+        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
+    return t.to(device=like.device, dtype=like.dtype)
+
+
+def cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    r"""Weighted softmax cross-entropy for hard or soft targets, any number of dense dims.
+
+    Shapes:
+        * ``logits``: ``(N, C)`` or dense ``(N, C, d1, ..., dk)``; unnormalised scores.
+        * ``target``: class indices ``(N,)`` / ``(N, d1, ..., dk)`` (integer dtype), or soft
+          targets (probabilities, floating dtype) of the logits' shape.
+        * ``sample_weight``: ``s``, a scalar, ``(N,)``, any leading prefix of the element grid
+          ``(N, d1, ..., dk)`` (e.g. a per-pixel map), or the full grid. No size-1 broadcasting.
+        * ``class_weight``: ``(C,)``.
+
+    Formula (``p = softmax(logits)`` over dim 1, ``cw`` the class weight, ``ε`` the smoothing):
+
+    * hard target ``y``:
+      ``ω·L = s·[(1-ε)·cw_y·(-log p_y) + ε/C · Σ_c cw_c·(-log p_c)]`` with ``κ = cw_y``;
+    * soft target ``t``: ``ω·L = s · Σ_c cw_c·t'_c·(-log p_c)``, ``t' = (1-ε)·t + ε/C``, with
+      ``κ = Σ_c cw_c·t_c`` (unsmoothed).
+
+    Reductions (see :mod:`weightwise.reduction`): ``"mean"`` divides by ``N`` (elements not
+    ignored), ``"weighted_mean"`` by ``Σ s·κ``, ``"nonzero_mean"`` by ``#{s·κ ≠ 0}``.
+    With hard targets, no sample weight and ``"weighted_mean"``, this is exactly
+    ``torch.nn.functional.cross_entropy(weight=class_weight, ...)``; ``"mean"`` is Keras 3's
+    ``Σ w·L / N``. Unlike PyTorch (pytorch#107680), one-hot soft targets give exactly the
+    hard-target value under every reduction, because ``κ`` enters the ``"weighted_mean"``
+    denominator for soft targets too.
+
+    Label smoothing with ``class_weight`` follows PyTorch: the smoothing term sums
+    ``cw_c·(-log p_c)`` over every class, so an element whose own class weight is 0 still adds
+    its smoothing term, while it adds nothing to the ``"weighted_mean"`` denominator.
+
+    ``ignore_index`` elements get ``ω = 0`` and leave ``N``; it cannot be combined with soft
+    targets (as in PyTorch). The log-softmax is computed by PyTorch's fused, log-sum-exp based
+    kernel, so large logits do not overflow.
+
+    Args:
+        logits: unnormalised scores.
+        target: class indices or probabilities.
+        sample_weight: per-sample, per-pixel or per-element weight ``s`` (finite, ``>= 0``).
+        class_weight: per-class weight ``(C,)`` (finite, ``>= 0``).
+        ignore_index: a target value whose elements are left out.
+        label_smoothing: ``ε`` in ``[0, 1]``.
+        reduction: ``"mean"`` (default), ``"weighted_mean"``, ``"nonzero_mean"``, ``"sum"`` or
+            ``"none"`` (``ω·L`` of shape ``(N, d1, ..., dk)``).
+        sync: all-reduce the denominator across ranks (see :mod:`weightwise.reduction`).
+
+    Example:
+        >>> import torch
+        >>> logits = torch.randn(4, 3)
+        >>> y = torch.tensor([0, 2, 1, 2])
+        >>> w = torch.tensor([1.0, 2.0, 0.5, 1.0])
+        >>> loss = cross_entropy(logits, y, sample_weight=w, reduction="weighted_mean")
+    """
+    _check_reduction(reduction)
+    if logits.dim() < 2:
+        raise ValueError(
+            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
+        )
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point; got dtype {logits.dtype}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+    num_classes = logits.shape[1]
+    grid = (logits.shape[0], *logits.shape[2:])
+    soft = target.is_floating_point()
+
+    cw: torch.Tensor | None = None
+    if class_weight is not None:
+        cw = check_class_vector(
+            _as_float_tensor(class_weight, like=logits, name="class_weight"),
+            num_classes,
+            name="class_weight",
+        )
+
+    if soft:
+        if tuple(target.shape) != tuple(logits.shape):
+            raise ValueError(
+                f"soft target must have the logits' shape {tuple(logits.shape)}; got "
+                f"{tuple(target.shape)} (class indices need an integer dtype)"
+            )
+        if ignore_index is not None:
+            raise ValueError(
+                "ignore_index cannot be used with soft targets (probabilities); set the "
+                "sample_weight of the elements to leave out to 0 instead"
+            )
+        target = target.to(logits.dtype)
+        check_soft_target(target, class_dim=1)
+        per_elem = F.cross_entropy(
+            logits, target, weight=cw, reduction="none", label_smoothing=label_smoothing
+        )
+        if cw is None:
+            kappa: torch.Tensor | None = None
+        else:
+            shape = [1] * logits.dim()
+            shape[1] = num_classes
+            kappa = (target * cw.reshape(shape)).sum(dim=1)
+        count: int | torch.Tensor = per_elem.numel()
+    else:
+        if target.is_complex() or target.dtype == torch.bool:
+            raise ValueError(f"target must hold integer class indices; got dtype {target.dtype}")
+        if tuple(target.shape) != grid:
+            raise ValueError(
+                f"target must have shape {grid} (class indices) or {tuple(logits.shape)} "
+                f"(probabilities) for logits of shape {tuple(logits.shape)}; got "
+                f"{tuple(target.shape)}"
+            )
+        target = target.long()
+        check_in_range(target, num_classes, name="target", ignore_index=ignore_index)
+        torch_ignore = _TORCH_IGNORE if ignore_index is None else int(ignore_index)
+        per_elem = F.cross_entropy(
+            logits,
+            target,
+            weight=cw,
+            ignore_index=torch_ignore,
+            reduction="none",
+            label_smoothing=label_smoothing,
+        )
+        if ignore_index is None:
+            kappa = None if cw is None else cw[target]
+            count = per_elem.numel()
+        else:
+            valid = target != ignore_index
+            safe_t = torch.where(valid, target, torch.zeros_like(target))
+            mask = valid.to(logits.dtype)
+            kappa = mask if cw is None else cw[safe_t] * mask
+            count = valid.sum()
+
+    omega = kappa
+    if sample_weight is not None:
+        s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
+        per_elem = per_elem * s
+        omega = s if omega is None else s * omega
+    return reduce_weighted(per_elem, omega, reduction=reduction, count=count, sync=sync)
+
+
+def _align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
+    """A scalar, or a ``(C,)`` vector aligned with dim 1 of ``(N, C, d...)``."""
+    t = _as_float_tensor(x, like=logits, name=name)
+    if t.dim() == 0:
+        check_finite_nonnegative(t, name)
+        return t
+    if logits.dim() < 2:
+        if t.numel() == 1 and t.dim() == 1:
+            check_finite_nonnegative(t, name)
+            return t.reshape(())
+        raise ValueError(
+            f"{name} must be a scalar for logits of shape {tuple(logits.shape)} (no label "
+            f"axis); got shape {tuple(t.shape)}"
+        )
+    check_class_vector(t, logits.shape[1], name=name, per="label (dim 1 of logits)")
+    shape = [1] * logits.dim()
+    shape[1] = logits.shape[1]
+    return t.reshape(shape)
+
+
+def binary_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    sample_weight: Any = None,
+    pos_weight: Any = None,
+    neg_weight: Any = None,
+    reduction: str = "mean",
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    r"""Weighted binary cross-entropy on logits, for binary and multi-label problems.
+
+    Shapes:
+        * ``logits``: ``(N,)`` binary, ``(N, C)`` multi-label, or dense ``(N, C, d1, ...)``.
+        * ``target``: the logits' shape, values in ``[0, 1]`` (soft targets allowed).
+        * ``sample_weight``: a scalar, ``(N,)``, ``(N, C)`` per sample and label,
+          ``(N, d1, ...)`` per pixel, or the full grid (see
+          :func:`weightwise.reduction.broadcast_weight` with ``class_axis=True``).
+        * ``pos_weight``, ``neg_weight``: a scalar or ``(C,)``, aligned with **dim 1**.
+          PyTorch's ``pos_weight`` aligns with the *last* dim instead (pytorch#27936), which
+          differs for dense inputs.
+
+    Formula, with ``σ`` the sigmoid and ``t`` the target::
+
+        ω·L = s · [pos_weight·t·(-log σ(x)) + neg_weight·(1-t)·(-log(1-σ(x)))]
+        κ   = pos_weight·t + neg_weight·(1-t)      (the "weighted_mean" denominator is Σ s·κ)
+
+    ``-log σ(x)`` and ``-log(1-σ(x))`` are computed as ``softplus(-x)`` and ``softplus(x)``,
+    which never overflow or take the log of 0.
+
+    ``reduction="mean"`` with a ``pos_weight`` equals
+    ``F.binary_cross_entropy_with_logits(pos_weight=..., weight=s)`` for ``(N, C)`` inputs.
+
+    Example:
+        >>> import torch
+        >>> logits = torch.randn(8, 5)
+        >>> Y = (torch.rand(8, 5) > 0.7).float()
+        >>> loss = binary_cross_entropy(logits, Y, pos_weight=torch.full((5,), 3.0))
+    """
+    _check_reduction(reduction)
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be floating point; got dtype {logits.dtype}")
+    if logits.dim() < 1:
+        raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
+    if tuple(target.shape) != tuple(logits.shape):
+        raise ValueError(
+            f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(target.shape)}"
+        )
+    target = target.to(logits.dtype)
+    if checks_enabled():
+        bad = ~torch.isfinite(target) | (target < 0) | (target > 1)
+        if bool(bad.any()):
+            from .._checks import format_index
+
+            pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
+            raise ValueError(
+                f"target must be in [0, 1]; got {target.reshape(-1)[pos].item()!r} at "
+                f"{format_index(pos, tuple(target.shape))}"
+            )
+
+    pw = None if pos_weight is None else _align_per_label(pos_weight, logits, name="pos_weight")
+    nw = None if neg_weight is None else _align_per_label(neg_weight, logits, name="neg_weight")
+
+    # softplus(-x) = -log σ(x), softplus(x) = -log(1-σ(x)): stable for any x.
+    loss_pos = F.softplus(-logits)
+    loss_neg = F.softplus(logits)
+    pos_term = target * loss_pos if pw is None else (pw * target) * loss_pos
+    neg_term = (1 - target) * loss_neg if nw is None else (nw * (1 - target)) * loss_neg
+    per_elem = pos_term + neg_term
+
+    kappa: torch.Tensor | None = None
+    if pw is not None or nw is not None:
+        kp = target if pw is None else pw * target
+        kn = (1 - target) if nw is None else nw * (1 - target)
+        kappa = kp + kn
+
+    omega = kappa
+    if sample_weight is not None:
+        s = broadcast_weight(
+            sample_weight, logits.shape, name="sample_weight", class_axis=True, like=logits
+        )
+        per_elem = per_elem * s
+        omega = s if omega is None else s * omega
+    return reduce_weighted(per_elem, omega, reduction=reduction, sync=sync)

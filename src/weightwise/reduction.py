@@ -1,0 +1,280 @@
+"""The weighting contract: element weights, reductions and distributed denominators.
+
+Every loss in weightwise is computed in three steps, and only the last differs between
+reductions (``../shared/DESIGN.md``, "The weighting contract"):
+
+1. an unweighted elementwise loss ``L[e]`` on the *element grid* (one element per sample, per
+   (sample, label) pair, per pixel, or per token);
+2. an element weight ``ω[e] = s[e] · κ[e]``: the sample weight ``s`` broadcast onto the grid by
+   **left-aligned** broadcasting, times a class factor ``κ`` (``class_weight[y]``, ``pos_weight``
+   / ``neg_weight``, or 1). Ignored elements get ``ω = 0`` and leave the count ``N``;
+3. a reduction:
+
+   =================  =====================  ==========================================
+   ``reduction``      value                  matches
+   =================  =====================  ==========================================
+   ``"mean"``         ``Σ ω·L / N``          Keras 3 ``sum_over_batch_size``; torch BCE
+   ``"weighted_mean"````Σ ω·L / Σ ω``        torch CE/NLL ``weight``; sklearn ``log_loss``
+   ``"nonzero_mean"`` ``Σ ω·L / #{ω ≠ 0}``   Keras 2
+   ``"sum"``          ``Σ ω·L``
+   ``"none"``         ``ω·L`` on the grid
+   =================  =====================  ==========================================
+
+A zero denominator gives a loss of exactly 0 with zero gradient, never NaN.
+
+Under ``torch.distributed``, ``sync=True`` (or a process group) all-reduces the denominator
+without gradient and returns ``W · Σ_local ω·L / D_global`` (``W · Σ_local ω·L`` for ``"sum"``),
+``W`` being the world size. DDP averages gradients over ranks, so the averaged gradient then
+equals the gradient of the same loss on the global batch in one process. The value one rank
+returns is **not** the global loss: the global loss is the mean of the ranks' values, e.g.::
+
+    loss = cross_entropy(logits, y, sample_weight=w, sync=True)
+    logged = loss.detach().clone()
+    torch.distributed.all_reduce(logged)
+    logged /= torch.distributed.get_world_size()   # the global-batch loss
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Union
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ._checks import check_finite_nonnegative
+
+__all__ = [
+    "REDUCTIONS",
+    "Reduction",
+    "SyncArg",
+    "broadcast_weight",
+    "reduce_loss",
+    "reduce_weighted",
+]
+
+Reduction = Literal["mean", "weighted_mean", "nonzero_mean", "sum", "none"]
+REDUCTIONS: tuple[str, ...] = ("mean", "weighted_mean", "nonzero_mean", "sum", "none")
+
+if dist.is_available():
+    SyncArg = Union[bool, dist.ProcessGroup, None]
+else:  # pragma: no cover - builds without distributed support
+    SyncArg = Union[bool, None]  # type: ignore[misc]
+
+
+def _as_tensor(x: Any, *, like: torch.Tensor) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, (int, float)) else x)
+    if not t.is_floating_point():
+        t = t.to(like.dtype)
+    return t.to(device=like.device, dtype=like.dtype)
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}; got {reduction!r}"
+        )
+
+
+def broadcast_weight(
+    weight: Any,
+    shape: Sequence[int],
+    *,
+    name: str = "sample_weight",
+    class_axis: bool = False,
+    like: torch.Tensor | None = None,
+    check_values: bool = True,
+) -> torch.Tensor:
+    """Broadcast a weight onto the element grid by strict left-aligned broadcasting.
+
+    Shapes accepted for an element grid ``(N, d1, ..., dk)``:
+
+    * a scalar (Python number or 0-d tensor): every element;
+    * a leading prefix of the grid with exact sizes: ``(N,)`` covers every element of sample
+      ``n``, ``(N, d1)`` every element of row ``(n, i)``, ..., the full grid itself.
+
+    There is no size-1 broadcasting: ``(N, 1)`` against a grid ``(N,)`` is refused, never
+    turned into ``(N, N)``.
+
+    With ``class_axis=True`` the grid is ``(N, C, d...)`` with a class or label axis at dim 1
+    (multi-label BCE, dense binary/multi-label losses). Four shapes are accepted: ``(N,)``,
+    ``(N, C)`` per sample and label, ``(N, d...)`` per pixel (the channel axis skipped), and the
+    full grid. When ``(N, C)`` and ``(N, d...)`` coincide, the weight is ambiguous and refused.
+
+    Args:
+        weight: the weight, any array-like.
+        shape: the element grid's shape.
+        name: the argument's name, for error messages.
+        class_axis: whether dim 1 of the grid is a class/label axis (see above).
+        like: a tensor whose dtype and device the result takes (float32 on CPU by default).
+        check_values: check that the weight is finite and non-negative (a value check, see
+            :func:`weightwise.set_checks`).
+
+    Returns:
+        A tensor of exactly ``shape`` (an expanded view where possible).
+
+    Example:
+        >>> import torch
+        >>> broadcast_weight(torch.tensor([1.0, 2.0]), (2, 3)).shape
+        torch.Size([2, 3])
+    """
+    shape = tuple(int(s) for s in shape)
+    ref = like if like is not None else torch.empty(0)
+    w = _as_tensor(weight, like=ref)
+    if check_values:
+        check_finite_nonnegative(w, name)
+    if w.dim() == 0:
+        return w.expand(shape)
+    wshape = tuple(w.shape)
+    nd = len(shape)
+    if class_axis and nd >= 3:
+        n, c, spatial = shape[0], shape[1], shape[2:]
+        per_label = (n, c)
+        per_pixel = (n, *spatial)
+        if wshape == per_label and wshape == per_pixel:
+            raise ValueError(
+                f"{name} of shape {wshape} is ambiguous against the element grid {shape}: it "
+                f"could weight each (sample, label) pair or each pixel; pass the full grid "
+                f"{shape} instead"
+            )
+        if wshape == (n,):
+            return w.reshape((n,) + (1,) * (nd - 1)).expand(shape)
+        if wshape == per_label:
+            return w.reshape(per_label + (1,) * (nd - 2)).expand(shape)
+        if wshape == per_pixel:
+            return w.unsqueeze(1).expand(shape)
+        if wshape == shape:
+            return w
+        raise ValueError(
+            f"{name} of shape {wshape} does not fit the element grid {shape}: expected a "
+            f"scalar, ({n},) per sample, {per_label} per sample and label, {per_pixel} per "
+            f"pixel, or the full grid {shape}"
+        )
+    if len(wshape) <= nd and wshape == shape[: len(wshape)]:
+        return w.reshape(wshape + (1,) * (nd - len(wshape))).expand(shape)
+    expected = f"({shape[0]},)" if nd else "a scalar"
+    raise ValueError(
+        f"{name} of shape {wshape} does not fit the element grid {shape}: a weight must be a "
+        f"scalar or match the leading dimensions of the grid exactly (e.g. {expected}); there "
+        f"is no size-1 broadcasting"
+    )
+
+
+def _sync_group(sync: SyncArg) -> tuple[bool, Any]:
+    if sync is None or sync is False:
+        return False, None
+    if not (dist.is_available() and dist.is_initialized()):
+        return False, None
+    return True, (None if sync is True else sync)
+
+
+def _safe_divide(total: torch.Tensor, denom: torch.Tensor) -> torch.Tensor:
+    # A zero denominator only happens when every ω·L is 0 (all weights zero or every element
+    # ignored): divide by 1 instead, so the result is exactly 0 and its gradient is ω = 0.
+    # (torch.where on the quotient would give NaN gradients through the unused 0/0 branch.)
+    safe = torch.where(denom > 0, denom, torch.ones_like(denom))
+    return total / safe
+
+
+def reduce_weighted(
+    weighted: torch.Tensor,
+    omega: torch.Tensor | None,
+    *,
+    reduction: str = "mean",
+    count: int | torch.Tensor | None = None,
+    denominator: torch.Tensor | float | None = None,
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    """Reduce already-weighted element losses ``ω·L`` (the losses' common last step).
+
+    ``omega`` is the element weight ``ω`` on the grid (or ``None`` for unit weights); it gives
+    the ``"weighted_mean"`` and ``"nonzero_mean"`` denominators unless ``denominator`` is given.
+    ``count`` replaces ``N`` (the number of counted, non-ignored elements) for ``"mean"`` and,
+    when ``omega`` is ``None``, for the other means. See :func:`reduce_loss` for the contract.
+    """
+    _check_reduction(reduction)
+    if reduction == "none":
+        return weighted
+    total = weighted.sum()
+    do_sync, group = _sync_group(sync)
+    if reduction == "sum":
+        if do_sync:
+            return dist.get_world_size(group) * total
+        return total
+
+    denom: torch.Tensor
+    if reduction == "mean" or (omega is None and denominator is None):
+        n = weighted.numel() if count is None else count
+        denom = torch.as_tensor(n, dtype=total.dtype, device=total.device)
+    elif reduction == "weighted_mean":
+        if denominator is not None:
+            denom = torch.as_tensor(denominator, dtype=total.dtype, device=total.device)
+        else:
+            assert omega is not None
+            denom = omega.sum().to(total.dtype)
+    else:  # nonzero_mean
+        if omega is None:
+            raise ValueError("nonzero_mean needs the element weights (omega)")
+        denom = (omega != 0).sum().to(total.dtype)
+
+    if do_sync:
+        global_denom = denom.detach().clone()
+        dist.all_reduce(global_denom, op=dist.ReduceOp.SUM, group=group)
+        return dist.get_world_size(group) * _safe_divide(total, global_denom)
+    return _safe_divide(total, denom)
+
+
+def reduce_loss(
+    loss: torch.Tensor,
+    weight: Any = None,
+    *,
+    reduction: str = "mean",
+    count: int | torch.Tensor | None = None,
+    denominator: torch.Tensor | float | None = None,
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    """Weight an unweighted elementwise loss and reduce it by the weighting contract.
+
+    Args:
+        loss: the unweighted loss ``L`` on the element grid, any shape.
+        weight: the element weight ``ω``: ``None`` (unit), a scalar, or a tensor whose shape is a
+            leading prefix of ``loss.shape`` (see :func:`broadcast_weight`).
+        reduction: ``"mean"`` (``Σ ω·L / N``, the default), ``"weighted_mean"``
+            (``Σ ω·L / Σ ω``), ``"nonzero_mean"`` (``Σ ω·L / #{ω ≠ 0}``), ``"sum"`` or
+            ``"none"`` (``ω·L`` on the grid).
+        count: replaces ``N`` for ``"mean"``; pass the number of elements that are not ignored.
+        denominator: replaces ``Σ ω`` for ``"weighted_mean"`` (soft targets need it).
+        sync: ``True`` or a process group: all-reduce the denominator across ranks, so that
+            DDP's averaged gradient equals the single-process gradient on the global batch. The
+            returned value is ``W · Σ_local ω·L / D_global``; the global loss is the mean of the
+            ranks' values (see the module docstring). Ignored when no process group is
+            initialised.
+
+    Returns:
+        A scalar tensor, or ``ω·L`` with the shape of ``loss`` for ``"none"``. A zero
+        denominator gives exactly 0 with zero gradient.
+
+    Example:
+        >>> import torch
+        >>> L = torch.tensor([1.0, 2.0, 3.0, 4.0])
+        >>> w = torch.tensor([1.0, 0.0, 1.0, 2.0])
+        >>> reduce_loss(L, w).item()               # (1 + 3 + 8) / 4
+        3.0
+        >>> reduce_loss(L, w, reduction="weighted_mean").item()   # 12 / 4
+        3.0
+        >>> reduce_loss(L, w, reduction="nonzero_mean").item()    # 12 / 3
+        4.0
+    """
+    _check_reduction(reduction)
+    if weight is None:
+        return reduce_weighted(
+            loss, None, reduction=reduction, count=count, denominator=denominator, sync=sync
+        )
+    omega = broadcast_weight(weight, loss.shape, name="weight", like=loss)
+    return reduce_weighted(
+        loss * omega, omega, reduction=reduction, count=count, denominator=denominator, sync=sync
+    )
