@@ -1,82 +1,158 @@
-"""Forward+backward time of weightwise.losses.cross_entropy against PyTorch, in one run.
+"""Forward+backward time and peak memory of weightwise's weighted CE / BCE against PyTorch.
 
-Cases: N=65536 rows, C in {10, 1000}, float32, sample weights and class weights.
-Anchors:
-  * "composition": (F.cross_entropy(x, y, weight=cw, reduction="none") * s).mean()
-  * "plain": unweighted F.cross_entropy(x, y)
-Prints the median over repeats and the ratios ours / anchor. Goal (issue 2): within 1.10x of the
-hand composition.
+Every (case, variant) runs in a fresh Python process, so that one variant's allocations cannot
+hide or inflate another's peak. In the child:
 
-Run: .venv/bin/python benchmarks/bench_cross_entropy.py [--repeats 15]
+1. the inputs are built (logits, targets, weights), then the resident set size is read
+   (``/proc/self/statm``) as the baseline;
+2. one forward+backward runs, and the peak RSS growth is ``ru_maxrss - baseline``
+   (``resource.getrusage``): what the loss itself needed beyond its inputs, gradient included;
+3. ``--repeats`` more forward+backward passes are timed; the median is reported.
+
+Variants:
+  * ``weightwise``: ``weightwise.losses.cross_entropy`` / ``binary_cross_entropy`` with sample
+    and class (or pos/neg) weights, default (fused) path;
+  * ``ww-reference``: the same with ``fused=False`` (the autograd path);
+  * ``composition``: ``(F.cross_entropy(x, y, weight=cw, reduction="none") * s).sum() / N``
+    (BCE: ``(F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")``
+    ``* s).mean()``);
+  * ``plain``: unweighted ``F.cross_entropy`` / ``F.binary_cross_entropy_with_logits``.
+
+Cases: N=65536 with C in {10, 1000}; dense (8, 21, 256, 256); BCE 65536 x 1000 multi-label.
+Goals (issue 10, against the composition): C=1000 at most 0.6x time and 0.4x memory; dense and
+BCE at most 0.7x time and 0.5x memory; never slower at C=10. (Issue 2: within 1.10x.)
+
+Run: .venv/bin/python benchmarks/bench_cross_entropy.py [--repeats 7] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 
-import torch
-import torch.nn.functional as F
+CASES = {
+    "ce N=65536 C=10": ("ce", (65536, 10)),
+    "ce N=65536 C=1000": ("ce", (65536, 1000)),
+    "ce dense 8x21x256x256": ("ce", (8, 21, 256, 256)),
+    "bce 65536x1000": ("bce", (65536, 1000)),
+}
+QUICK = {
+    "ce N=4096 C=10": ("ce", (4096, 10)),
+    "ce N=4096 C=1000": ("ce", (4096, 1000)),
+    "ce dense 2x21x64x64": ("ce", (2, 21, 64, 64)),
+    "bce 4096x1000": ("bce", (4096, 1000)),
+}
+VARIANTS = ("weightwise", "ww-reference", "composition", "plain")
 
-from weightwise.losses import cross_entropy
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _time_all(
-    fns: dict[str, Callable[[], torch.Tensor]], x: torch.Tensor, repeats: int
-) -> dict[str, float]:
-    """Median fwd+bwd seconds per function; the functions take turns, so drift in the
-    machine's load hits them alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for i in range(repeats + 2):
-        for name, fn in fns.items():
-            x.grad = None
-            t0 = time.perf_counter()
-            fn().backward()
-            dt = time.perf_counter() - t0
-            if i >= 2:  # two warm-up rounds
-                times[name].append(dt)
-    return {k: statistics.median(v) for k, v in times.items()}
+def _child(kind: str, shape: tuple[int, ...], variant: str, repeats: int) -> dict[str, float]:
+    import torch
+    import torch.nn.functional as F
+
+    from weightwise.losses import binary_cross_entropy, cross_entropy
+
+    torch.manual_seed(0)
+    n, c = shape[0], shape[1]
+    x = torch.randn(*shape, requires_grad=True)
+    if kind == "ce":
+        y = torch.randint(0, c, (n, *shape[2:]))
+        s = torch.rand(n, *shape[2:]) * 2
+        cw = torch.rand(c) + 0.5
+        count = y.numel()
+        fns = {
+            "weightwise": lambda: cross_entropy(x, y, sample_weight=s, class_weight=cw),
+            "ww-reference": lambda: cross_entropy(
+                x, y, sample_weight=s, class_weight=cw, fused=False
+            ),
+            "composition": lambda: (
+                (F.cross_entropy(x, y, weight=cw, reduction="none") * s).sum() / count
+            ),
+            "plain": lambda: F.cross_entropy(x, y),
+        }
+    else:
+        t = (torch.rand(*shape) > 0.9).float()
+        s = torch.rand(n) * 2
+        pw = torch.rand(c) * 5 + 0.5
+        fns = {
+            "weightwise": lambda: binary_cross_entropy(x, t, sample_weight=s, pos_weight=pw),
+            "ww-reference": lambda: binary_cross_entropy(
+                x, t, sample_weight=s, pos_weight=pw, fused=False
+            ),
+            "composition": lambda: (
+                F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")
+                * s[:, None]
+            ).mean(),
+            "plain": lambda: F.binary_cross_entropy_with_logits(x, t),
+        }
+    fn = fns[variant]
+    base = _rss_bytes()
+    loss = fn()
+    loss.backward()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    value = float(loss)
+    times = []
+    for _ in range(repeats):
+        x.grad = None
+        t0 = time.perf_counter()
+        fn().backward()
+        times.append(time.perf_counter() - t0)
+    return {"time": statistics.median(times), "mem": max(0, peak - base), "value": value}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--n", type=int, default=65536)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.manual_seed(0)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, N={args.n}, float32")
-    header = (
-        f"{'C':>6} {'weightwise':>12} {'composition':>12} {'plain':>10} {'/comp':>7} {'/plain':>7}"
-    )
-    print(header)
-    for c in (10, 1000):
-        _run_case(c, args.n, args.repeats)
+    if args.child:
+        kind, shape_s, variant = args.child
+        shape = tuple(int(v) for v in shape_s.split("x"))
+        print(json.dumps(_child(kind, shape, variant, args.repeats)))
+        return
 
+    import torch
 
-def _run_case(c: int, n: int, repeats: int) -> None:
-    x = torch.randn(n, c, requires_grad=True)
-    y = torch.randint(0, c, (n,))
-    s = torch.rand(n) * 2
-    cw = torch.rand(c) + 0.5
-
-    def ours() -> torch.Tensor:
-        return cross_entropy(x, y, sample_weight=s, class_weight=cw)
-
-    def composition() -> torch.Tensor:
-        return (F.cross_entropy(x, y, weight=cw, reduction="none") * s).mean()
-
-    def plain() -> torch.Tensor:
-        return F.cross_entropy(x, y)
-
-    torch.testing.assert_close(ours(), composition())
-    t = _time_all({"ours": ours, "comp": composition, "plain": plain}, x, repeats)
-    t_ours, t_comp, t_plain = t["ours"], t["comp"], t["plain"]
+    cases = QUICK if args.quick else CASES
     print(
-        f"{c:>6} {t_ours * 1e3:>10.2f}ms {t_comp * 1e3:>10.2f}ms {t_plain * 1e3:>8.2f}ms "
-        f"{t_ours / t_comp:>6.2f}x {t_ours / t_plain:>6.2f}x"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, "
+        f"median of {args.repeats}, one fresh process per (case, variant)"
     )
+    head = (
+        f"{'case':<24}{'variant':<14}{'time':>10}{'peak RSS':>11}"
+        f"{'t/comp':>8}{'m/comp':>8}{'t/plain':>9}{'m/plain':>9}"
+    )
+    print(head)
+    for name, (kind, shape) in cases.items():
+        res = {}
+        for variant in VARIANTS:
+            out = subprocess.run(
+                [sys.executable, __file__, "--repeats", str(args.repeats), "--child", kind,
+                 "x".join(map(str, shape)), variant],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            res[variant] = json.loads(out.stdout.strip().splitlines()[-1])
+        comp, plain = res["composition"], res["plain"]
+        for variant in VARIANTS:
+            r = res[variant]
+            print(
+                f"{name:<24}{variant:<14}{r['time'] * 1e3:>8.1f}ms{r['mem'] / 2**20:>9.0f}MB"
+                f"{r['time'] / comp['time']:>7.2f}x{r['mem'] / max(comp['mem'], 1):>7.2f}x"
+                f"{r['time'] / plain['time']:>8.2f}x{r['mem'] / max(plain['mem'], 1):>8.2f}x"
+            )
+        rel = abs(res["weightwise"]["value"] - comp["value"]) / abs(comp["value"])
+        assert rel < 1e-4, f"{name}: weightwise {res['weightwise']['value']} != {comp['value']}"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from . import losses, nn, reduction, weights
 from ._checks import checks_enabled, no_checks, set_checks
+from .losses._fused import fused_enabled, set_fused
 from .reduction import broadcast_weight, reduce_loss
 from .weights import class_weights
 
@@ -26,11 +27,13 @@ __all__ = [
     "broadcast_weight",
     "checks_enabled",
     "class_weights",
+    "fused_enabled",
     "losses",
     "nn",
     "no_checks",
     "reduce_loss",
     "reduction",
     "set_checks",
+    "set_fused",
     "weights",
 ]

@@ -52,6 +52,7 @@ __all__ = [
     "broadcast_weight",
     "reduce_loss",
     "reduce_weighted",
+    "reduction_factor",
 ]
 
 Reduction = Literal["mean", "weighted_mean", "nonzero_mean", "sum", "none"]
@@ -172,12 +173,66 @@ def _sync_group(sync: SyncArg) -> tuple[bool, Any]:
     return True, (None if sync is True else sync)
 
 
-def _safe_divide(total: torch.Tensor, denom: torch.Tensor) -> torch.Tensor:
+def _safe_denominator(denom: torch.Tensor) -> torch.Tensor:
     # A zero denominator only happens when every ω·L is 0 (all weights zero or every element
     # ignored): divide by 1 instead, so the result is exactly 0 and its gradient is ω = 0.
     # (torch.where on the quotient would give NaN gradients through the unused 0/0 branch.)
-    safe = torch.where(denom > 0, denom, torch.ones_like(denom))
-    return total / safe
+    return torch.where(denom > 0, denom, torch.ones_like(denom))
+
+
+def reduction_factor(
+    omega: torch.Tensor | None,
+    *,
+    reduction: str,
+    numel: int,
+    count: int | torch.Tensor | None = None,
+    denominator: torch.Tensor | float | None = None,
+    sync: SyncArg = False,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """The scalar ``f`` with ``loss = f · Σ ω·L`` for every reduction but ``"none"``.
+
+    This is the one definition of the reductions: :func:`reduce_weighted` multiplies the sum
+    of the weighted element losses by it, and the fused losses fold it into one coefficient per
+    element, ``c_e = s_e · f``, before computing ``Σ c_e·A_e`` and ``c_e·∇A_e`` in one pass.
+
+    * ``"sum"``: ``f = 1`` (``W`` under sync);
+    * ``"mean"``: ``f = 1 / N`` with ``N = count`` (default ``numel``);
+    * ``"weighted_mean"``: ``f = 1 / Σ ω`` (or ``1 / denominator``);
+    * ``"nonzero_mean"``: ``f = 1 / #{ω ≠ 0}``;
+    * with ``omega=None`` every mean divides by ``N``;
+    * a zero denominator gives ``f = 1`` (the sum is then 0: every ``ω`` is 0), never inf;
+    * under sync the denominator is all-reduced without gradient and ``f = W / D_global``.
+    """
+    _check_reduction(reduction)
+    if reduction == "none":
+        raise ValueError("reduction='none' has no reduction factor")
+    do_sync, group = _sync_group(sync)
+    world = dist.get_world_size(group) if do_sync else 1
+    if reduction == "sum":
+        return torch.tensor(float(world), dtype=dtype, device=device)
+
+    denom: torch.Tensor
+    if reduction == "mean" or (omega is None and denominator is None):
+        n = numel if count is None else count
+        denom = torch.as_tensor(n, dtype=dtype, device=device)
+    elif reduction == "weighted_mean":
+        if denominator is not None:
+            denom = torch.as_tensor(denominator, dtype=dtype, device=device)
+        else:
+            assert omega is not None
+            denom = omega.sum().to(dtype)
+    else:  # nonzero_mean
+        if omega is None:
+            raise ValueError("nonzero_mean needs the element weights (omega)")
+        denom = (omega != 0).sum().to(dtype)
+
+    if do_sync:
+        global_denom = denom.detach().clone()
+        dist.all_reduce(global_denom, op=dist.ReduceOp.SUM, group=group)
+        return world / _safe_denominator(global_denom)
+    return 1 / _safe_denominator(denom)
 
 
 def reduce_weighted(
@@ -194,38 +249,24 @@ def reduce_weighted(
     ``omega`` is the element weight ``ω`` on the grid (or ``None`` for unit weights); it gives
     the ``"weighted_mean"`` and ``"nonzero_mean"`` denominators unless ``denominator`` is given.
     ``count`` replaces ``N`` (the number of counted, non-ignored elements) for ``"mean"`` and,
-    when ``omega`` is ``None``, for the other means. See :func:`reduce_loss` for the contract.
+    when ``omega`` is ``None``, for the other means. See :func:`reduce_loss` for the contract
+    and :func:`reduction_factor` for the one definition of each reduction.
     """
     _check_reduction(reduction)
     if reduction == "none":
         return weighted
     total = weighted.sum()
-    do_sync, group = _sync_group(sync)
-    if reduction == "sum":
-        if do_sync:
-            return dist.get_world_size(group) * total
-        return total
-
-    denom: torch.Tensor
-    if reduction == "mean" or (omega is None and denominator is None):
-        n = weighted.numel() if count is None else count
-        denom = torch.as_tensor(n, dtype=total.dtype, device=total.device)
-    elif reduction == "weighted_mean":
-        if denominator is not None:
-            denom = torch.as_tensor(denominator, dtype=total.dtype, device=total.device)
-        else:
-            assert omega is not None
-            denom = omega.sum().to(total.dtype)
-    else:  # nonzero_mean
-        if omega is None:
-            raise ValueError("nonzero_mean needs the element weights (omega)")
-        denom = (omega != 0).sum().to(total.dtype)
-
-    if do_sync:
-        global_denom = denom.detach().clone()
-        dist.all_reduce(global_denom, op=dist.ReduceOp.SUM, group=group)
-        return dist.get_world_size(group) * _safe_divide(total, global_denom)
-    return _safe_divide(total, denom)
+    factor = reduction_factor(
+        omega,
+        reduction=reduction,
+        numel=weighted.numel(),
+        count=count,
+        denominator=denominator,
+        sync=sync,
+        dtype=total.dtype,
+        device=total.device,
+    )
+    return total * factor
 
 
 def reduce_loss(

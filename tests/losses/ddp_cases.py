@@ -31,7 +31,13 @@ def make_batch(case: str) -> dict[str, torch.Tensor]:
 
 
 def compute_loss(
-    case: str, model: torch.nn.Module, b: dict[str, torch.Tensor], *, reduction: str, sync: bool
+    case: str,
+    model: torch.nn.Module,
+    b: dict[str, torch.Tensor],
+    *,
+    reduction: str,
+    sync: bool,
+    fused: bool | None = None,
 ) -> torch.Tensor:
     logits = model(b["x"])
     cw = torch.tensor([1.0, 3.0, 0.5, 2.0], dtype=torch.float64)
@@ -45,6 +51,7 @@ def compute_loss(
             label_smoothing=0.1,
             reduction=reduction,
             sync=sync,
+            fused=fused,
         )
     if case == "ce_soft":
         return cross_entropy(
@@ -54,6 +61,7 @@ def compute_loss(
             class_weight=cw,
             reduction=reduction,
             sync=sync,
+            fused=fused,
         )
     return binary_cross_entropy(
         logits,
@@ -63,4 +71,5 @@ def compute_loss(
         neg_weight=cw.flip(0),
         reduction=reduction,
         sync=sync,
+        fused=fused,
     )

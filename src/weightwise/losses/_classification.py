@@ -18,7 +18,14 @@ from .._checks import (
     check_soft_target,
     checks_enabled,
 )
-from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
+from ..reduction import (
+    SyncArg,
+    _check_reduction,
+    broadcast_weight,
+    reduce_weighted,
+    reduction_factor,
+)
+from ._fused import fused_binary_cross_entropy, fused_cross_entropy, use_fused
 
 __all__ = ["binary_cross_entropy", "cross_entropy"]
 
@@ -43,6 +50,7 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     reduction: str = "mean",
     sync: SyncArg = False,
+    fused: bool | None = None,
 ) -> torch.Tensor:
     r"""Weighted softmax cross-entropy for hard or soft targets, any number of dense dims.
 
@@ -87,6 +95,11 @@ def cross_entropy(
         reduction: ``"mean"`` (default), ``"weighted_mean"``, ``"nonzero_mean"``, ``"sum"`` or
             ``"none"`` (``ω·L`` of shape ``(N, d1, ..., dk)``).
         sync: all-reduce the denominator across ranks (see :mod:`weightwise.reduction`).
+        fused: compute the gradient in the forward pass and keep only it for backward
+            (``None``: the global :func:`weightwise.set_fused` setting, on by default). Used
+            when the logits require grad, no other input does, and ``reduction != "none"``;
+            once-differentiable, so pass ``fused=False`` for higher-order gradients. See
+            ``docs/performance.md``.
 
     Example:
         >>> import torch
@@ -116,6 +129,7 @@ def cross_entropy(
             name="class_weight",
         )
 
+    valid: torch.Tensor | None = None  # None: every element counts
     if soft:
         if tuple(target.shape) != tuple(logits.shape):
             raise ValueError(
@@ -129,16 +143,13 @@ def cross_entropy(
             )
         target = target.to(logits.dtype)
         check_soft_target(target, class_dim=1)
-        per_elem = F.cross_entropy(
-            logits, target, weight=cw, reduction="none", label_smoothing=label_smoothing
-        )
-        if cw is None:
-            kappa: torch.Tensor | None = None
-        else:
+        kappa: torch.Tensor | None = None
+        if cw is not None:
             shape = [1] * logits.dim()
             shape[1] = num_classes
+            # κ from the unsmoothed targets: one-hot soft targets then equal hard targets.
             kappa = (target * cw.reshape(shape)).sum(dim=1)
-        count: int | torch.Tensor = per_elem.numel()
+        safe_t = target
     else:
         if target.is_complex() or target.dtype == torch.bool:
             raise ValueError(f"target must hold integer class indices; got dtype {target.dtype}")
@@ -150,31 +161,55 @@ def cross_entropy(
             )
         target = target.long()
         check_in_range(target, num_classes, name="target", ignore_index=ignore_index)
-        torch_ignore = _TORCH_IGNORE if ignore_index is None else int(ignore_index)
-        per_elem = F.cross_entropy(
-            logits,
-            target,
-            weight=cw,
-            ignore_index=torch_ignore,
-            reduction="none",
-            label_smoothing=label_smoothing,
-        )
         if ignore_index is None:
+            safe_t = target
             kappa = None if cw is None else cw[target]
-            count = per_elem.numel()
         else:
             valid = target != ignore_index
             safe_t = torch.where(valid, target, torch.zeros_like(target))
             mask = valid.to(logits.dtype)
             kappa = mask if cw is None else cw[safe_t] * mask
-            count = valid.sum()
+    count: int | torch.Tensor = grid_numel(grid) if valid is None else valid.sum()
 
-    omega = kappa
+    s: torch.Tensor | None = None
     if sample_weight is not None:
         s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
+    omega = kappa if s is None else (s if kappa is None else s * kappa)
+
+    if use_fused(fused, logits, reduction, s, cw, target if soft else None):
+        factor = reduction_factor(
+            None if omega is None else omega.detach(),
+            reduction=reduction,
+            numel=grid_numel(grid),
+            count=count,
+            sync=sync,
+            dtype=logits.dtype,
+            device=logits.device,
+        )
+        coef = factor.expand(grid) if s is None else s * factor
+        if valid is not None:
+            coef = coef * valid.to(logits.dtype)
+        return fused_cross_entropy(logits, safe_t, coef, cw, label_smoothing, soft=soft)
+
+    torch_ignore = _TORCH_IGNORE if ignore_index is None else int(ignore_index)
+    per_elem = F.cross_entropy(
+        logits,
+        target,
+        weight=cw,
+        ignore_index=torch_ignore if not soft else _TORCH_IGNORE,
+        reduction="none",
+        label_smoothing=label_smoothing,
+    )
+    if s is not None:
         per_elem = per_elem * s
-        omega = s if omega is None else s * omega
     return reduce_weighted(per_elem, omega, reduction=reduction, count=count, sync=sync)
+
+
+def grid_numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 def _align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
@@ -206,6 +241,7 @@ def binary_cross_entropy(
     neg_weight: Any = None,
     reduction: str = "mean",
     sync: SyncArg = False,
+    fused: bool | None = None,
 ) -> torch.Tensor:
     r"""Weighted binary cross-entropy on logits, for binary and multi-label problems.
 
@@ -226,6 +262,8 @@ def binary_cross_entropy(
 
     ``-log σ(x)`` and ``-log(1-σ(x))`` are computed as ``softplus(-x)`` and ``softplus(x)``,
     which never overflow or take the log of 0.
+
+    ``fused`` works as in :func:`cross_entropy`: the gradient is computed in the forward pass.
 
     ``reduction="mean"`` with a ``pos_weight`` equals
     ``F.binary_cross_entropy_with_logits(pos_weight=..., weight=s)`` for ``(N, C)`` inputs.
@@ -260,6 +298,30 @@ def binary_cross_entropy(
     pw = None if pos_weight is None else _align_per_label(pos_weight, logits, name="pos_weight")
     nw = None if neg_weight is None else _align_per_label(neg_weight, logits, name="neg_weight")
 
+    s: torch.Tensor | None = None
+    if sample_weight is not None:
+        s = broadcast_weight(
+            sample_weight, logits.shape, name="sample_weight", class_axis=True, like=logits
+        )
+    if use_fused(fused, logits, reduction, s, pw, nw, target):
+        omega_d: torch.Tensor | None = None
+        if reduction in ("weighted_mean", "nonzero_mean") and (
+            s is not None or pw is not None or nw is not None
+        ):
+            kp = target if pw is None else pw * target
+            kn = (1 - target) if nw is None else nw * (1 - target)
+            omega_d = kp + kn if s is None else s * (kp + kn)
+        factor = reduction_factor(
+            omega_d,
+            reduction=reduction,
+            numel=logits.numel(),
+            sync=sync,
+            dtype=logits.dtype,
+            device=logits.device,
+        )
+        coef = factor.expand(logits.shape) if s is None else s * factor
+        return fused_binary_cross_entropy(logits, target, coef, pw, nw)
+
     # softplus(-x) = -log σ(x), softplus(x) = -log(1-σ(x)): stable for any x.
     loss_pos = F.softplus(-logits)
     loss_neg = F.softplus(logits)
@@ -274,10 +336,7 @@ def binary_cross_entropy(
         kappa = kp + kn
 
     omega = kappa
-    if sample_weight is not None:
-        s = broadcast_weight(
-            sample_weight, logits.shape, name="sample_weight", class_axis=True, like=logits
-        )
+    if s is not None:
         per_elem = per_elem * s
         omega = s if omega is None else s * omega
     return reduce_weighted(per_elem, omega, reduction=reduction, sync=sync)

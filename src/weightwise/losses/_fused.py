@@ -1,0 +1,271 @@
+"""Fused weighted cross-entropy and BCE: the gradient is computed in the forward pass.
+
+Memory model. PyTorch's autograd path for ``F.cross_entropy`` keeps the ``log_softmax`` output
+(one logits-sized tensor) for the backward pass, and the backward materialises the gradient
+(a second one) plus temporaries. Here the forward walks over chunks of rows; for each chunk it
+computes the log-sum-exp, the chunk's loss and the chunk's gradient, and writes the gradient into
+one preallocated logits-sized buffer. Only that buffer is kept for the backward pass, which scales
+it by the incoming scalar gradient (and usually returns it without a copy). Peak extra memory is
+one gradient plus one chunk of temporaries.
+
+Reductions go through :func:`weightwise.reduction.reduction_factor`: the contract turns sample
+weights, ignored elements, the reduction and ``sync`` into one coefficient per element,
+``c_e = s_e · f``, and the kernels compute ``Σ c_e·A_e`` and ``c_e·∇A_e``, where ``A_e`` is the
+element's class-weighted loss (``κ`` and label smoothing inside). The fused and reference paths
+therefore share the definition of every reduction.
+
+The functions are once-differentiable: a second-order gradient (``create_graph=True``,
+``gradgradcheck``) needs ``fused=False`` or :func:`set_fused(False) <set_fused>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+__all__ = ["fused_enabled", "set_fused"]
+
+_FUSED_ENABLED = True
+# Elements of logits processed per chunk: large enough to amortise the per-op overhead, small
+# enough that the chunk's temporaries stay a few MB whatever the size of the logits.
+_CHUNK_ELEMENTS = 1 << 18
+
+
+def set_fused(enabled: bool) -> None:
+    """Turn the fused cross-entropy / BCE path on (default) or off globally.
+
+    The fused path computes the gradient during the forward pass and keeps only it for the
+    backward pass. It is used when the logits require grad, no other input (sample weights,
+    class weights, soft targets) does, and ``reduction != "none"``. It is once-differentiable:
+    switch it off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
+    setting per call.
+    """
+    global _FUSED_ENABLED
+    _FUSED_ENABLED = bool(enabled)
+
+
+def fused_enabled() -> bool:
+    """Whether the fused path is on globally (see :func:`set_fused`)."""
+    return _FUSED_ENABLED
+
+
+def use_fused(fused: bool | None, logits: torch.Tensor, reduction: str, *others: Any) -> bool:
+    """Whether a call takes the fused path."""
+    want = _FUSED_ENABLED if fused is None else fused
+    if not want or reduction == "none":
+        return False
+    if not (torch.is_grad_enabled() and logits.requires_grad):
+        return False
+    return not any(isinstance(o, torch.Tensor) and o.requires_grad for o in others)
+
+
+def _rows(n: int, row_elements: int) -> int:
+    return max(1, _CHUNK_ELEMENTS // max(1, row_elements))
+
+
+def _ce_chunk(
+    x: torch.Tensor,
+    grad: torch.Tensor,
+    coef: torch.Tensor,
+    target: torch.Tensor | None,
+    soft: torch.Tensor | None,
+    cw: torch.Tensor | None,
+    cw_sum: float,
+    smoothing: float,
+) -> torch.Tensor:
+    """One chunk of cross-entropy on ``x`` of shape ``(R, C)`` or ``(R, C, K)`` (class axis 1).
+
+    Writes ``c·∇A`` into ``grad`` (same shape) and returns ``Σ c·A`` in float64.
+    ``coef`` is ``(R,)`` / ``(R, K)``; ``target`` the same shape, class indices (ignored ones
+    replaced by 0 and carrying ``c = 0``), or ``soft`` has the shape of ``x``.
+    """
+    num_classes = x.shape[1]
+    # log_softmax is PyTorch's fused, max-subtracted log-sum-exp kernel: stable for any logits,
+    # and the chunk's log-probabilities stay in cache for the steps below.
+    logp = torch.log_softmax(x, dim=1)
+    c = coef.unsqueeze(1)  # (R, 1, K)
+    view = (1, num_classes) + (1,) * (x.dim() - 2)
+    cw_view = None if cw is None else cw.view(view)
+    if soft is not None:
+        # A = -Σ_c cw_c t'_c log p_c;  ∇A = p·Σ_c cw_c t'_c - cw·t'
+        t = soft if smoothing == 0 else soft * (1 - smoothing) + smoothing / num_classes
+        wt = t if cw_view is None else t * cw_view
+        wsum = wt.sum(dim=1, keepdim=True)
+        loss = -(wt * logp).sum(dim=1)
+        torch.exp(logp, out=grad)
+        grad.mul_(wsum * c).sub_(wt * c)
+        return (coef.to(torch.float64) * loss.to(torch.float64)).sum()
+    assert target is not None
+    idx = target.unsqueeze(1)  # (R, 1, K)
+    lp_y = logp.gather(1, idx).squeeze(1)  # (R, K)
+    w_y = torch.ones_like(lp_y) if cw is None else cw[target]
+    # A = -(1-ε)·cw_y·log p_y - ε/C·Σ_c cw_c log p_c
+    loss = -(1 - smoothing) * w_y * lp_y
+    if smoothing > 0:
+        lw = logp.sum(dim=1) if cw_view is None else (logp * cw_view).sum(dim=1)
+        loss = loss - (smoothing / num_classes) * lw
+    # ∇A = p·((1-ε)cw_y + ε/C·Σcw) - (1-ε)cw_y·onehot(y) - ε/C·cw
+    scale = (1 - smoothing) * w_y + (smoothing / num_classes) * cw_sum
+    torch.exp(logp, out=grad)
+    grad.mul_((scale * coef).unsqueeze(1))
+    grad.scatter_add_(1, idx, (-(1 - smoothing) * w_y * coef).unsqueeze(1))
+    if smoothing > 0:
+        sub = torch.ones(view, dtype=x.dtype, device=x.device)
+        if cw_view is not None:
+            sub = cw_view
+        grad.sub_(sub * (c * (smoothing / num_classes)))
+    return (coef.to(torch.float64) * loss.to(torch.float64)).sum()
+
+
+class _FusedCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        coef: torch.Tensor,
+        class_weight: torch.Tensor | None,
+        smoothing: float,
+        soft: bool,
+    ) -> torch.Tensor:
+        n, c = logits.shape[0], logits.shape[1]
+        p = int(logits.numel() // max(1, n * c)) if logits.numel() else 1
+        x3 = logits.reshape(n, c, p)  # a view for contiguous logits
+        grad = torch.empty_like(x3, memory_format=torch.contiguous_format)
+        coef3 = coef.reshape(n, p)
+        t3 = target.reshape(n, c, p) if soft else target.reshape(n, p)
+        cw_sum = float(class_weight.sum()) if class_weight is not None else float(c)
+        total = torch.zeros((), dtype=torch.float64, device=logits.device)
+        if n * c * p:
+            if p == 1:
+                # (N, C): chunks of rows, the class axis last (PyTorch's fast softmax layout).
+                x2, g2 = x3.view(n, c), grad.view(n, c)
+                t2 = t3.view(n, c) if soft else t3.view(n)
+                cf = coef3.view(n)
+                step = _rows(n, c)
+                for r0 in range(0, n, step):
+                    r1 = min(n, r0 + step)
+                    total += _ce_chunk(
+                        x2[r0:r1], g2[r0:r1], cf[r0:r1],
+                        None if soft else t2[r0:r1], t2[r0:r1] if soft else None,
+                        class_weight, cw_sum, smoothing,
+                    )  # fmt: skip
+            else:
+                step = max(1, _CHUNK_ELEMENTS // c)
+                for b in range(n):
+                    for k0 in range(0, p, step):
+                        k1 = min(p, k0 + step)
+                        sl = (slice(b, b + 1), slice(None), slice(k0, k1))
+                        total += _ce_chunk(
+                            x3[sl], grad[sl], coef3[b : b + 1, k0:k1],
+                            None if soft else t3[b : b + 1, k0:k1], t3[sl] if soft else None,
+                            class_weight, cw_sum, smoothing,
+                        )  # fmt: skip
+        ctx.grad = grad.view(logits.shape)  # type: ignore[attr-defined]
+        return total.to(logits.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
+        grad = ctx.grad  # type: ignore[attr-defined]
+        if grad is None:
+            raise RuntimeError(
+                "the fused cross-entropy gradient was already used: backward through it twice "
+                "needs fused=False"
+            )
+        ctx.grad = None  # type: ignore[attr-defined]
+        # Drop our reference so autograd can take the buffer as .grad without a copy.
+        if grad_output.numel() == 1 and bool(grad_output == 1):
+            return grad, None, None, None, None, None
+        return grad.mul_(grad_output), None, None, None, None, None
+
+
+def fused_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    coef: torch.Tensor,
+    class_weight: torch.Tensor | None,
+    smoothing: float,
+    *,
+    soft: bool,
+) -> torch.Tensor:
+    """``Σ_e c_e·A_e`` with the gradient computed in the forward pass.
+
+    ``logits`` ``(N, C, d...)``; ``target`` class indices ``(N, d...)`` (ignored elements
+    replaced by a valid index and given ``c_e = 0``) or probabilities of the logits' shape;
+    ``coef`` ``(N, d...)``, the per-element coefficient ``c_e = s_e·f``.
+    """
+    out: torch.Tensor = _FusedCrossEntropy.apply(
+        logits.contiguous(), target, coef.contiguous(), class_weight, float(smoothing), soft
+    )
+    return out
+
+
+def _bce_chunk(
+    x: torch.Tensor,
+    t: torch.Tensor,
+    c: torch.Tensor,
+    pw: torch.Tensor | None,
+    nw: torch.Tensor | None,
+    grad: torch.Tensor,
+) -> torch.Tensor:
+    # -log σ(x) = softplus(-x) and -log(1-σ(x)) = softplus(x): finite for any x.
+    kp = t if pw is None else pw * t
+    kn = (1 - t) if nw is None else nw * (1 - t)
+    loss = kp * torch.nn.functional.softplus(-x) + kn * torch.nn.functional.softplus(x)
+    # ∇A = σ(x)·(kp + kn) - kp
+    torch.sigmoid(x, out=grad)
+    grad.mul_(kp + kn).sub_(kp).mul_(c)
+    return (c.to(torch.float64) * loss.to(torch.float64)).sum()
+
+
+class _FusedBCE(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        coef: torch.Tensor,
+        pos_weight: torch.Tensor | None,
+        neg_weight: torch.Tensor | None,
+    ) -> torch.Tensor:
+        n = logits.shape[0]
+        grad = torch.empty_like(logits, memory_format=torch.contiguous_format)
+        total = torch.zeros((), dtype=torch.float64, device=logits.device)
+        row = int(logits[0].numel()) if n else 0
+        step = _rows(n, row)
+        for r0 in range(0, n, step):
+            r1 = min(n, r0 + step)
+            total += _bce_chunk(
+                logits[r0:r1], target[r0:r1], coef[r0:r1], pos_weight, neg_weight, grad[r0:r1]
+            )
+        ctx.grad = grad  # type: ignore[attr-defined]
+        return total.to(logits.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
+        grad = ctx.grad  # type: ignore[attr-defined]
+        if grad is None:
+            raise RuntimeError(
+                "the fused BCE gradient was already used: backward through it twice needs "
+                "fused=False"
+            )
+        ctx.grad = None  # type: ignore[attr-defined]
+        if grad_output.numel() == 1 and bool(grad_output == 1):
+            return grad, None, None, None, None
+        return grad.mul_(grad_output), None, None, None, None
+
+
+def fused_binary_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    coef: torch.Tensor,
+    pos_weight: torch.Tensor | None,
+    neg_weight: torch.Tensor | None,
+) -> torch.Tensor:
+    """``Σ_e c_e·A_e`` for BCE, ``coef`` broadcastable (an expanded view) to the logits."""
+    out: torch.Tensor = _FusedBCE.apply(logits, target, coef, pos_weight, neg_weight)
+    return out
