@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.weightwise-installed
 export KERAS_BACKEND ?= torch
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck pytest bench clean test-keras-jax
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/weightwise inspect
+	$(BIN)/weightwise compare --out weightwise-runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -32,6 +32,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 test: lint typecheck pytest
+
+# The Keras tests on the JAX backend (not part of `make test`): installs JAX into the venv.
+test-keras-jax: $(STAMP)
+	$(BIN)/python -m pip install -q jax jaxlib
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/keras
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from . import losses, nn, reduction, weights
+from . import data, decision, losses, nn, reduction, schedules, weights
 from ._checks import checks_enabled, no_checks, set_checks
 from .losses._fused import fused_enabled, set_fused
 from .reduction import broadcast_weight, reduce_loss
@@ -27,12 +27,15 @@ __all__ = [
     "broadcast_weight",
     "checks_enabled",
     "class_weights",
+    "data",
+    "decision",
     "fused_enabled",
     "losses",
     "nn",
     "no_checks",
     "reduce_loss",
     "reduction",
+    "schedules",
     "set_checks",
     "set_fused",
     "weights",

@@ -30,7 +30,7 @@ def main() -> None:
             model = DistributedDataParallel(make_model(case))
             batch = make_batch(case)
             local = {k: v[lo:hi] for k, v in batch.items()}
-            loss = compute_loss(case, model, local, reduction=reduction, sync=True)
+            loss = compute_loss(case, model, local, reduction=reduction, sync=True, fused=True)
             loss.backward()
             logged = loss.detach().clone()
             dist.all_reduce(logged)

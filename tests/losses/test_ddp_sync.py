@@ -56,8 +56,8 @@ def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_sync_gradient_equals_global_batch(ddp_results: list[dict], case: str, reduction: str):
     model = make_model(case)
-    # The oracle runs the reference (autograd) path in one process; the ranks run the default
-    # fused path, so this also checks the fused path under sync.
+    # The oracle runs the reference (autograd) path in one process; the ranks run the
+    # fused path (fused=True), so this also checks the fused path under sync.
     loss = compute_loss(case, model, make_batch(case), reduction=reduction, sync=False, fused=False)
     loss.backward()
     expected = [p.grad for p in model.parameters()]

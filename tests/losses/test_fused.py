@@ -148,13 +148,18 @@ def test_backward_with_non_unit_grad_output_and_switches():
     out = _both(lambda x, fused: 3.5 * cross_entropy(x, y, fused=fused), logits, check_path=False)
     _assert_same(out, torch.float64)
     x = logits.clone().requires_grad_(True)
+    # Small inputs take the reference path unless fused=True; large ones the fused path.
+    assert "Fused" not in type(cross_entropy(x, y).grad_fn).__name__
+    assert "Fused" in type(cross_entropy(x, y, fused=True).grad_fn).__name__
+    big = torch.randn(4096, 8, requires_grad=True)
+    yb = torch.randint(0, 8, (4096,))
+    assert "Fused" in type(cross_entropy(big, yb).grad_fn).__name__
     weightwise.set_fused(False)
     try:
-        assert "Fused" not in type(cross_entropy(x, y).grad_fn).__name__
+        assert "Fused" not in type(cross_entropy(big, yb).grad_fn).__name__
     finally:
         weightwise.set_fused(True)
-    assert "Fused" in type(cross_entropy(x, y).grad_fn).__name__
-    assert "Fused" not in type(cross_entropy(x, y, reduction="none").sum().grad_fn).__name__
+    assert "Fused" not in type(cross_entropy(big, yb, reduction="none").sum().grad_fn).__name__
 
 
 def test_fused_is_skipped_when_weights_need_grad_and_reference_gradgradcheck():
@@ -166,7 +171,7 @@ def test_fused_is_skipped_when_weights_need_grad_and_reference_gradgradcheck():
         lambda x: cross_entropy(x, y, sample_weight=w.detach(), fused=False), (logits,)
     )
     with pytest.raises(RuntimeError):
-        loss = cross_entropy(logits, y)  # fused: once-differentiable
+        loss = cross_entropy(logits, y, fused=True)  # once-differentiable
         (g,) = torch.autograd.grad(loss, logits, create_graph=True)
         g.sum().backward()
 
@@ -175,7 +180,9 @@ def test_fused_memory_is_one_gradient(monkeypatch):
     # The fused function keeps exactly one logits-sized tensor (the gradient) for backward.
     logits = torch.randn(64, 10, requires_grad=True)
     y = torch.randint(0, 10, (64,))
-    loss = cross_entropy(logits, y, class_weight=torch.rand(10), sample_weight=torch.rand(64))
+    loss = cross_entropy(
+        logits, y, class_weight=torch.rand(10), sample_weight=torch.rand(64), fused=True
+    )
     ctx = loss.grad_fn
     assert ctx.grad.shape == logits.shape
     assert ctx.saved_tensors == ()

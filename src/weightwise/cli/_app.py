@@ -190,6 +190,226 @@ def inspect_command(
     render_inspect(report, title=title, console=Console())
 
 
+@app.command("compare")
+def compare_command(
+    *,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="CSV or Parquet file. Without it, a built-in dataset.",
+            show_default=False,
+        ),
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Label column of --data.")] = None,
+    weight_column: Annotated[
+        str | None, typer.Option("--weight-column", help="Column with sample weights.")
+    ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option("--time-column", help="Date column: recency weights (needs --half-life)."),
+    ] = None,
+    half_life: Annotated[
+        float | None, typer.Option("--half-life", help="Half-life of recency weights, in days.")
+    ] = None,
+    val_data: Annotated[
+        Path | None, typer.Option("--val-data", help="Your own validation file.")
+    ] = None,
+    test_data: Annotated[
+        Path | None, typer.Option("--test-data", help="Your own test file.")
+    ] = None,
+    impute: Annotated[
+        str | None, typer.Option("--impute", help="'median': fill missing feature values.")
+    ] = None,
+    dataset: Annotated[
+        str,
+        typer.Option("--dataset", help="Built-in data: digits_lt or fashion_mnist_lt."),
+    ] = "digits_lt",
+    imbalance_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--imbalance-ratio",
+            help="Built-in data: head/tail ratio [50 / 100].",
+            show_default=False,
+        ),
+    ] = None,
+    strategies: Annotated[
+        str, typer.Option("--strategies", help="Comma-separated strategies, or 'all'.")
+    ] = "all",
+    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, init and batches.")] = 0,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
+    model: Annotated[str, typer.Option("--model", help="'mlp' or 'linear'.")] = "mlp",
+    hidden: Annotated[str, typer.Option("--hidden", help="MLP widths, e.g. 128,64.")] = "128",
+    cost_matrix: Annotated[
+        Path | None,
+        typer.Option(
+            "--cost-matrix",
+            help="CSV C×C (rows: truth, columns: decision); ranks "
+            "strategies by expected cost of the Bayes decision.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output folder [./weightwise-runs/<timestamp>].", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Train the same model with every weighting strategy and compare them on your data.
+
+    Writes results.json, report.html and PNG figures into --out, and prints a ranked table.
+    """
+    import time
+
+    import numpy as np
+
+    from ._compare import STRATEGIES, CompareConfig, parse_hidden, parse_strategies, run_compare
+    from ._compare_data import BUILTIN_DATASETS, load_builtin, load_user_data
+
+    try:
+        chosen = parse_strategies(strategies)
+        widths = parse_hidden(hidden)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+        if value < 1:
+            raise UserError(f"{name} must be a positive integer, got {value}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise UserError(f"--lr must be a positive number, got {lr:g}")
+    if model not in ("mlp", "linear"):
+        raise UserError(f"--model must be 'mlp' or 'linear', got {model!r}")
+    if impute not in (None, "median"):
+        raise UserError(f"--impute must be 'median', got {impute!r}")
+    if seed < 0:
+        raise UserError(f"--seed must be >= 0, got {seed}")
+
+    if data is None:
+        for flag, v in (
+            ("--target", target),
+            ("--weight-column", weight_column),
+            ("--time-column", time_column),
+            ("--val-data", val_data),
+            ("--test-data", test_data),
+        ):
+            if v is not None:
+                raise UserError(f"{flag} needs --data PATH (a CSV or Parquet file)")
+        if dataset not in BUILTIN_DATASETS:
+            raise UserError(
+                f"unknown dataset {dataset!r}; choose from {', '.join(BUILTIN_DATASETS)}"
+            )
+        if imbalance_ratio is not None and not (
+            math.isfinite(imbalance_ratio) and imbalance_ratio >= 1
+        ):
+            raise UserError(f"--imbalance-ratio must be a number >= 1, got {imbalance_ratio:g}")
+        prepared = load_builtin(dataset, imbalance_ratio=imbalance_ratio, seed=seed)
+    else:
+        if target is None:
+            raise UserError("--data needs --target COLUMN, the name of the label column")
+        prepared = load_user_data(
+            data,
+            target=target,
+            weight_column=weight_column,
+            time_column=time_column,
+            half_life_days=half_life,
+            val_data=val_data,
+            test_data=test_data,
+            impute=impute,
+            seed=seed,
+        )
+
+    costs = None
+    rank_by = "balanced_accuracy"
+    if cost_matrix is not None:
+        if not cost_matrix.is_file():
+            raise UserError(f"cost matrix file not found: {cost_matrix}")
+        try:
+            costs = np.loadtxt(cost_matrix, delimiter=",", dtype=np.float64, ndmin=2)
+        except ValueError as exc:
+            raise UserError(f"cannot read {cost_matrix} as a numeric CSV matrix: {exc}") from None
+        c = prepared.num_classes
+        if costs.shape != (c, c):
+            raise UserError(f"--cost-matrix must be {c}×{c} for {c} classes; got {costs.shape}")
+        if not np.isfinite(costs).all() or (costs < 0).any():
+            raise UserError("--cost-matrix must hold finite, non-negative costs")
+        rank_by = "expected_cost"
+
+    cfg = CompareConfig(
+        strategies=chosen,
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        lr=lr,
+        model=model,
+        hidden=widths,
+        rank_by=rank_by,
+        cost_matrix=costs,
+    )
+    out_dir = out
+    if out_dir is None:
+        out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks = {n: progress.add_task(n, total=epochs) for n in chosen}
+        results = run_compare(
+            prepared, cfg, on_epoch=lambda n, e: progress.update(tasks[n], completed=e + 1)
+        )
+    elapsed = time.perf_counter() - started
+
+    from ._report import write_outputs
+
+    paths = write_outputs(results, out_dir)
+
+    from rich.table import Table
+
+    table = Table(title=f"weightwise compare — ranked by test {rank_by.replace('_', ' ')}")
+    cols = [
+        "balanced_accuracy",
+        "f1_score",
+        "rare_recall",
+        "worst_class_recall",
+        "log_loss",
+        "calibration_error",
+    ] + (["expected_cost"] if costs is not None else [])
+    table.add_column("#", justify="right")
+    table.add_column("strategy", no_wrap=True)
+    short = {
+        "balanced_accuracy": "bal. acc",
+        "f1_score": "macro F1",
+        "rare_recall": "rare rec.",
+        "worst_class_recall": "worst rec.",
+        "log_loss": "log loss",
+        "calibration_error": "ECE",
+        "expected_cost": "exp. cost",
+    }
+    for c_name in cols:
+        table.add_column(short[c_name], justify="right", no_wrap=True)
+    for i, n in enumerate(results["ranking"], 1):
+        t = results["strategies"][n]["test"]
+        table.add_row(str(i), n, *(f"{t[c_name]:.3f}" for c_name in cols))
+    out_console = Console()
+    out_console.print(table)
+    out_console.print(
+        f"{len(chosen)} strategies ({', '.join(s for s in chosen if s in STRATEGIES)})"
+        f" in {elapsed:.1f} s"
+    )
+    out_console.print(f"report: {paths['report']}")
+    out_console.print(f"results: {paths['results']}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``weightwise`` console script.
 

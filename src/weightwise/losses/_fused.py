@@ -31,6 +31,9 @@ _FUSED_ENABLED = True
 # Elements of logits processed per chunk: large enough to amortise the per-op overhead, small
 # enough that the chunk's temporaries stay a few MB whatever the size of the logits.
 _CHUNK_ELEMENTS = 1 << 18
+# Below this many logits the memory saved is negligible and the per-call overhead of the chunk
+# loop dominates, so ``fused=None`` takes the reference path; ``fused=True`` forces the fused one.
+_MIN_FUSED_ELEMENTS = 1 << 15
 
 
 def set_fused(enabled: bool) -> None:
@@ -38,7 +41,9 @@ def set_fused(enabled: bool) -> None:
 
     The fused path computes the gradient during the forward pass and keeps only it for the
     backward pass. It is used when the logits require grad, no other input (sample weights,
-    class weights, soft targets) does, and ``reduction != "none"``. It is once-differentiable:
+    class weights, soft targets) does, ``reduction != "none"``, and the logits hold at least
+    2^15 elements (smaller inputs save no memory worth the per-call overhead; ``fused=True``
+    forces the fused path at any size). It is once-differentiable:
     switch it off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
     setting per call.
     """
@@ -53,7 +58,10 @@ def fused_enabled() -> bool:
 
 def use_fused(fused: bool | None, logits: torch.Tensor, reduction: str, *others: Any) -> bool:
     """Whether a call takes the fused path."""
-    want = _FUSED_ENABLED if fused is None else fused
+    if fused is None:
+        want = _FUSED_ENABLED and logits.numel() >= _MIN_FUSED_ELEMENTS
+    else:
+        want = fused
     if not want or reduction == "none":
         return False
     if not (torch.is_grad_enabled() and logits.requires_grad):

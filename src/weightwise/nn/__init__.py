@@ -3,5 +3,40 @@
 from __future__ import annotations
 
 from ._classification import BCEWithLogitsLoss, CrossEntropyLoss
+from ._dense import (
+    CompoundLoss,
+    DiceLoss,
+    FocalTverskyLoss,
+    GeneralizedDiceLoss,
+    LovaszHingeLoss,
+    LovaszSoftmaxLoss,
+    TverskyLoss,
+)
+from ._imbalance import (
+    AnyOfCrossEntropyLoss,
+    AsymmetricLoss,
+    BalancedSoftmaxLoss,
+    BinaryFocalLoss,
+    FocalLoss,
+    LDAMLoss,
+    LogitAdjustedCrossEntropyLoss,
+)
 
-__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss"]
+__all__ = [
+    "AnyOfCrossEntropyLoss",
+    "AsymmetricLoss",
+    "BCEWithLogitsLoss",
+    "BalancedSoftmaxLoss",
+    "BinaryFocalLoss",
+    "CompoundLoss",
+    "CrossEntropyLoss",
+    "DiceLoss",
+    "FocalLoss",
+    "FocalTverskyLoss",
+    "GeneralizedDiceLoss",
+    "LDAMLoss",
+    "LogitAdjustedCrossEntropyLoss",
+    "LovaszHingeLoss",
+    "LovaszSoftmaxLoss",
+    "TverskyLoss",
+]

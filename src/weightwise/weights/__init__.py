@@ -26,6 +26,12 @@ Example:
 from __future__ import annotations
 
 from ._class import SCHEMES, class_weights, multilabel_weights
+from ._dense import (
+    border_weight_map,
+    class_weight_map,
+    pixel_class_weights,
+    pixel_sample_weight,
+)
 from ._sample import (
     clip,
     effective_sample_size,
@@ -37,6 +43,8 @@ from ._sample import (
 
 __all__ = [
     "SCHEMES",
+    "border_weight_map",
+    "class_weight_map",
     "class_weights",
     "clip",
     "effective_sample_size",
@@ -44,5 +52,7 @@ __all__ = [
     "inverse_variance",
     "multilabel_weights",
     "normalize",
+    "pixel_class_weights",
+    "pixel_sample_weight",
     "recency",
 ]

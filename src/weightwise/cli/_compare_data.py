@@ -1,0 +1,243 @@
+"""Data for `weightwise compare`: built-in long-tailed sets and users' tables, prepared as
+float32 features (numeric standardised, categorical one-hot) with int64 labels and weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weightwise.datasets import DataError
+
+from ._compare import CompareData
+
+__all__ = ["BUILTIN_DATASETS", "load_builtin", "load_user_data"]
+
+BUILTIN_DATASETS = ("digits_lt", "fashion_mnist_lt")
+#: A text column with more distinct values than this is refused rather than one-hot encoded.
+MAX_CATEGORIES = 50
+
+
+def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> CompareData:
+    """A built-in long-tailed set: LT training split, balanced validation and test splits."""
+    from weightwise.datasets import load_digits_lt
+    from weightwise.datasets._fashion import fashion_mnist_available, load_fashion_mnist_lt
+
+    if name == "digits_lt":
+        ratio = 50.0 if imbalance_ratio is None else imbalance_ratio
+        lt = load_digits_lt(imbalance_ratio=ratio, seed=seed)
+    elif name == "fashion_mnist_lt":
+        if not fashion_mnist_available():
+            raise DataError(
+                "the fashion_mnist_lt dataset needs Debian's package: "
+                "sudo apt-get install dataset-fashion-mnist"
+            )
+        ratio = 100.0 if imbalance_ratio is None else imbalance_ratio
+        lt = load_fashion_mnist_lt(imbalance_ratio=ratio, seed=seed)
+    else:
+        raise DataError(f"unknown dataset {name!r}; choose from {', '.join(BUILTIN_DATASETS)}")
+    return CompareData(
+        X_train=lt.X_train,
+        y_train=lt.y_train,
+        X_val=lt.X_val,
+        y_val=lt.y_val,
+        X_test=lt.X_test,
+        y_test=lt.y_test,
+        class_names=tuple(lt.class_names),
+        info={"source": name, "imbalance_ratio_requested": ratio, "split_seed": seed},
+    )
+
+
+def _encode_features(
+    frames: list[Any], *, impute: str | None, names: list[str]
+) -> list[np.ndarray]:
+    """Standardise numeric columns and one-hot text columns, fitted on ``frames[0]`` (train)."""
+    import pandas as pd
+
+    train = frames[0]
+    out_cols: list[list[np.ndarray]] = [[] for _ in frames]
+    for col in train.columns:
+        series = [f[col] for f in frames]
+        is_bool = pd.api.types.is_bool_dtype(train[col])
+        numeric = pd.api.types.is_numeric_dtype(train[col]) and not is_bool
+        if numeric:
+            values = [
+                np.array(pd.to_numeric(s, errors="coerce"), dtype=np.float64, copy=True)
+                for s in series
+            ]
+            fill = float(np.nanmedian(values[0])) if np.isfinite(values[0]).any() else 0.0
+            for part, (v, name) in enumerate(zip(values, names, strict=True)):
+                bad = np.flatnonzero(~np.isfinite(v))
+                if bad.size:
+                    if impute != "median":
+                        raise DataError(
+                            f"feature column {col!r} has a missing or non-finite value in row "
+                            f"{int(bad[0])} of the {name} data; pass --impute median or clean "
+                            "the file"
+                        )
+                    v[bad] = fill
+                values[part] = v
+            mu, sd = values[0].mean(), values[0].std()
+            sd = sd if sd > 0 else 1.0
+            for part, v in enumerate(values):
+                out_cols[part].append(((v - mu) / sd)[:, None])
+            continue
+        texts = [s.astype("object") for s in series]
+        for part, (t, name) in enumerate(zip(texts, names, strict=True)):
+            missing = np.flatnonzero(t.isna().to_numpy())
+            if missing.size:
+                if impute != "median":
+                    raise DataError(
+                        f"feature column {col!r} has a missing value in row {int(missing[0])} "
+                        f"of the {name} data; pass --impute median (the most frequent value "
+                        "for a text column) or clean the file"
+                    )
+                mode = texts[0].dropna().astype(str).mode()
+                texts[part] = t.fillna(mode.iloc[0] if len(mode) else "")
+        levels = sorted(set(texts[0].astype(str)))
+        if len(levels) > MAX_CATEGORIES:
+            raise DataError(
+                f"feature column {col!r} is not numeric and has {len(levels)} distinct values "
+                f"(more than {MAX_CATEGORIES}), so it cannot be one-hot encoded; drop it or "
+                "encode it yourself"
+            )
+        for part, t in enumerate(texts):
+            strs = t.astype(str).to_numpy()
+            onehot = np.stack([(strs == lv).astype(np.float64) for lv in levels], axis=1)
+            out_cols[part].append(onehot)
+    if not out_cols[0]:
+        raise DataError("the table has no feature columns besides the target and weights")
+    return [np.concatenate(cols, axis=1).astype(np.float32) for cols in out_cols]
+
+
+def _recency(
+    frame: Any, time_column: str, half_life_days: float, now: Any
+) -> tuple[np.ndarray, Any]:
+    import pandas as pd
+
+    from weightwise.weights import recency
+
+    if time_column not in frame.columns:
+        raise DataError(
+            f"time column {time_column!r} not found; available columns: "
+            + ", ".join(repr(c) for c in frame.columns)
+        )
+    t = pd.to_datetime(frame[time_column], errors="coerce", utc=True)
+    bad = np.flatnonzero(t.isna().to_numpy())
+    if bad.size:
+        raise DataError(
+            f"time column {time_column!r} has a missing or unparsable date in row {int(bad[0])}"
+        )
+    ref = t.max() if now is None else now
+    try:
+        w = recency(t, half_life=pd.Timedelta(days=half_life_days), now=ref)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    return np.asarray(w, dtype=np.float64), ref
+
+
+def load_user_data(
+    path: Path,
+    *,
+    target: str,
+    weight_column: str | None,
+    time_column: str | None,
+    half_life_days: float | None,
+    val_data: Path | None,
+    test_data: Path | None,
+    impute: str | None,
+    seed: int,
+) -> CompareData:
+    """A user's CSV / Parquet table, split stratified 70/15/15 unless the user gave val/test."""
+    from weightwise.datasets import load_table
+
+    table = load_table(path, target=target, weight_column=weight_column)
+    names = list(table.class_names)
+    if len(names) < 2:
+        raise DataError(f"the target column {target!r} holds a single class; nothing to compare")
+    frames = [table.features]
+    labels = [table.labels]
+    weights = [table.sample_weight]
+    info: dict[str, Any] = {"source": "file", "path": str(path), "target": target}
+    if weight_column:
+        info["weight_column"] = weight_column
+    extra = [(val_data, "validation"), (test_data, "test")]
+    for p, what in extra:
+        if p is None:
+            continue
+        other = load_table(p, target=target, weight_column=weight_column)
+        mapping = {n: i for i, n in enumerate(names)}
+        unknown = [n for n in other.class_names if n not in mapping]
+        if unknown:
+            raise DataError(
+                f"the {what} file {p} has class {unknown[0]!r}, absent from the training file"
+            )
+        remap = np.array([mapping[n] for n in other.class_names], dtype=np.int64)
+        missing_cols = [c for c in frames[0].columns if c not in other.features.columns]
+        if missing_cols:
+            raise DataError(f"the {what} file {p} lacks feature column {missing_cols[0]!r}")
+        frames.append(other.features[list(frames[0].columns)])
+        labels.append(remap[other.labels])
+        weights.append(other.sample_weight)
+
+    # Split the training table when the user gave no validation / test file.
+    if val_data is None or test_data is None:
+        from weightwise.data import stratified_split
+
+        val_f = 0.15 if val_data is None else 0.0
+        test_f = 0.15 if test_data is None else 0.0
+        want = (1.0 - val_f - test_f, val_f, test_f)
+        parts = stratified_split(labels[0], fractions=want, seed=seed)
+        base_f, base_y, base_w = frames[0], labels[0], weights[0]
+        split_f = [base_f.iloc[idx].reset_index(drop=True) for idx in parts]
+        split_y = [base_y[idx] for idx in parts]
+        split_w = [None if base_w is None else base_w[idx] for idx in parts]
+        given = iter(zip(frames[1:], labels[1:], weights[1:], strict=True))
+        val = (split_f[1], split_y[1], split_w[1]) if val_data is None else next(given)
+        test = (split_f[2], split_y[2], split_w[2]) if test_data is None else next(given)
+        frames = [split_f[0], val[0], test[0]]
+        labels = [split_y[0], val[1], test[1]]
+        weights = [split_w[0], val[2], test[2]]
+        info["split"] = f"stratified 70/15/15 (seed {seed})"
+    else:
+        info["split"] = "user files"
+
+    if time_column is not None:
+        if half_life_days is None or not half_life_days > 0:
+            raise DataError("--time-column needs --half-life DAYS, a number > 0")
+        rec = []
+        now = None
+        for part, f in enumerate(frames):
+            w, ref = _recency(f, time_column, half_life_days, now if part else None)
+            now = ref if part == 0 else now
+            rec.append(w)
+        weights = [r if w is None else r * w for r, w in zip(rec, weights, strict=True)]
+        frames = [f.drop(columns=[time_column]) for f in frames]
+        info["recency"] = {"time_column": time_column, "half_life_days": half_life_days}
+    elif half_life_days is not None:
+        raise DataError("--half-life needs --time-column COLUMN")
+
+    X = _encode_features(frames, impute=impute, names=["training", "validation", "test"])
+    counts = np.bincount(labels[0], minlength=len(names))
+    if (counts == 0).any():
+        missing = names[int(np.flatnonzero(counts == 0)[0])]
+        raise DataError(f"class {missing!r} has no sample in the training split")
+    ws = [None if w is None else np.asarray(w, dtype=np.float32) for w in weights]
+    if any(w is not None for w in ws):
+        ws = [
+            np.ones(len(y), np.float32) if w is None else w for w, y in zip(ws, labels, strict=True)
+        ]
+    return CompareData(
+        X_train=X[0],
+        y_train=np.asarray(labels[0], dtype=np.int64),
+        X_val=X[1],
+        y_val=np.asarray(labels[1], dtype=np.int64),
+        X_test=X[2],
+        y_test=np.asarray(labels[2], dtype=np.int64),
+        class_names=tuple(names),
+        w_train=ws[0],
+        w_val=ws[1],
+        w_test=ws[2],
+        info=info,
+    )

@@ -1,0 +1,213 @@
+"""The `weightwise compare` report: PNG figures and one self-contained HTML file.
+
+Every string that comes from the user (file names, column names, class labels) goes through
+``html.escape`` before it reaches the HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["write_outputs"]
+
+METRIC_LABELS = {
+    "balanced_accuracy": "balanced acc.",
+    "accuracy": "accuracy",
+    "f1_score": "macro F1",
+    "rare_recall": "rare-third recall",
+    "worst_class_recall": "worst-class recall",
+    "log_loss": "log loss",
+    "calibration_error": "ECE",
+    "auroc": "macro AUROC",
+    "expected_cost": "expected cost",
+}
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.4f}"
+    return _e(v)
+
+
+def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    strategies = results["strategies"]
+    ranking = results["ranking"]
+    ds = results["dataset"]
+    names = list(strategies)
+    cmap = plt.get_cmap("tab20")
+    colors = {n: cmap(i % 20) for i, n in enumerate(names)}
+    paths: dict[str, Path] = {}
+
+    weighted = any("val_loss_weighted" in strategies[n]["history"][0] for n in names)
+    panels = [
+        ("train_loss", "training loss, as optimised"),
+        ("train_ce_unweighted", "training CE, unweighted"),
+        ("val_loss_unweighted", "validation CE, unweighted"),
+        ("val_loss_weighted", "validation CE, weighted by your weights")
+        if weighted
+        else ("val_loss_as_trained", "validation loss, as optimised (class-weighted)"),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
+        for n in names:
+            hist = strategies[n]["history"]
+            ax.plot([h["epoch"] for h in hist], [h[key] for h in hist], label=n, color=colors[n])
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    paths["curves"] = out / "curves.png"
+    fig.savefig(paths["curves"], dpi=90)
+    plt.close(fig)
+
+    counts = np.asarray(ds["train_counts"], dtype=float)
+    order = np.argsort(-counts, kind="stable")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for n in names:
+        rec = np.asarray(strategies[n]["per_class_recall"])[order]
+        ax.plot(counts[order], rec, marker="o", ms=3, label=n, color=colors[n])
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("training samples of the class (log scale, head → tail)")
+    ax.set_ylabel("test recall")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    paths["recall"] = out / "recall_vs_frequency.png"
+    fig.savefig(paths["recall"], dpi=90)
+    plt.close(fig)
+
+    shown = [ranking[0]] + (["none"] if "none" in strategies and ranking[0] != "none" else [])
+    fig, axes_cm = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 4.6), squeeze=False)
+    for ax, n in zip(axes_cm[0], shown, strict=True):
+        cm = np.asarray(strategies[n]["confusion_matrix"], dtype=float)
+        rows = cm.sum(axis=1, keepdims=True)
+        ax.imshow(cm / np.where(rows > 0, rows, 1), vmin=0, vmax=1, cmap="Blues")
+        ax.set_title(f"{n}: confusion (rows: true, normalised)", fontsize=9)
+        ax.set_xlabel("predicted class index")
+        ax.set_ylabel("true class index")
+    fig.tight_layout()
+    paths["confusion"] = out / "confusion_matrices.png"
+    fig.savefig(paths["confusion"], dpi=90)
+    plt.close(fig)
+
+    fig, axes_r = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 4.2), squeeze=False)
+    for ax, n in zip(axes_r[0], shown, strict=True):
+        rel = strategies[n]["reliability"]
+        bins = len(rel["mass"])
+        centers = (np.arange(bins) + 0.5) / bins
+        ax.bar(centers, rel["accuracy"], width=1 / bins, alpha=0.6, edgecolor="k", label="accuracy")
+        ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+        ax.set_title(f"{n}: reliability diagram", fontsize=9)
+        ax.set_xlabel("confidence")
+        ax.set_ylabel("accuracy in bin")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths["reliability"] = out / "reliability.png"
+    fig.savefig(paths["reliability"], dpi=90)
+    plt.close(fig)
+    return paths
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
+    ds = results["dataset"]
+    cfg = results["config"]
+    strategies = results["strategies"]
+    ranking = results["ranking"]
+    metrics = [m for m in METRIC_LABELS if m in strategies[ranking[0]]["test"]]
+    head = "".join(f"<th>{_e(METRIC_LABELS[m])}</th>" for m in metrics)
+    rows = []
+    for i, n in enumerate(ranking, 1):
+        st = strategies[n]
+        cells = "".join(f"<td>{_fmt(st['test'][m])}</td>" for m in metrics)
+        pc = st["test_prior_corrected"]["balanced_accuracy"]
+        rows.append(
+            f"<tr><td>{i}</td><td><b>{_e(n)}</b><br><small>{_e(st['description'])}</small></td>"
+            f"{cells}<td>{_fmt(pc)}</td></tr>"
+        )
+    names = ds["class_names"]
+    counts = ds["train_counts"]
+    per_class_head = "".join(f"<th>{_e(n)}</th>" for n in ranking)
+    per_class_rows = []
+    for c, (cname, cnt) in enumerate(zip(names, counts, strict=True)):
+        cells = "".join(f"<td>{_fmt(strategies[n]['per_class_recall'][c])}</td>" for n in ranking)
+        per_class_rows.append(f"<tr><td>{_e(cname)}</td><td>{cnt}</td>{cells}</tr>")
+    source = ", ".join(
+        f"{_e(k)}: {_e(v)}" for k, v in ds.items() if k not in ("class_names", "train_counts")
+    )
+    weighted_note = (
+        "Your table carries sample weights: test metrics are weighted by them, and the curves "
+        "show the validation loss with and without them."
+        if ds.get("sample_weights")
+        else "No sample weights were given: the last panel shows the validation loss as each "
+        "strategy optimises it (with its class weights), next to the plain, unweighted one. "
+        "They differ: a class-weighted validation loss is not the plain validation loss."
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>weightwise compare</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
+td:nth-child(2), th:nth-child(2) {{ text-align: left; }}
+img {{ max-width: 100%; margin: 0.5em 0; }}
+small {{ color: #666; }}
+</style></head><body>
+<h1>weightwise compare</h1>
+<p>{source}</p>
+<p>Same model ({_e(cfg["model"])} {_e(cfg["hidden"])}), same initialisation and seed
+({_e(cfg["seed"])}), {_e(cfg["epochs"])} epochs of Adam (lr {_e(cfg["lr"])}, batch
+{_e(cfg["batch_size"])}) for every strategy. Ranked by test {_e(cfg["rank_by"])}.</p>
+<h2>Ranking (test set)</h2>
+<table><tr><th>#</th><th>strategy</th>{head}<th>balanced acc. after prior correction</th></tr>
+{"".join(rows)}</table>
+<p><small>Prior correction moves each model's probabilities from the class prior it was
+trained under (π<sub>c</sub> ∝ n<sub>c</sub>·κ<sub>c</sub>) to a uniform one.</small></p>
+<h2>Per-class recall against class frequency</h2>
+{_img(figs["recall"], "per-class recall")}
+<table><tr><th>class</th><th>train n</th>{per_class_head}</tr>{"".join(per_class_rows)}</table>
+<h2>Training and validation curves, weighted and unweighted</h2>
+<p>{_e(weighted_note)}</p>
+{_img(figs["curves"], "curves")}
+<h2>Confusion matrices</h2>
+{_img(figs["confusion"], "confusion matrices")}
+<h2>Reliability diagrams</h2>
+{_img(figs["reliability"], "reliability diagrams")}
+<p><small>schema_version {results["schema_version"]}; the numbers are in results.json.</small></p>
+</body></html>
+"""
+
+
+def write_outputs(results: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write ``results.json``, the PNG figures and ``report.html`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"results": out / "results.json"}
+    paths["results"].write_text(json.dumps(results, indent=2, sort_keys=False, allow_nan=True))
+    figs = _figures(results, out)
+    paths.update(figs)
+    paths["report"] = out / "report.html"
+    paths["report"].write_text(_html(results, figs), encoding="utf-8")
+    return paths

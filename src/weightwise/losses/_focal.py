@@ -1,0 +1,531 @@
+"""Focal losses (Lin et al. 2017), softmax and sigmoid, under the weighting contract.
+
+Both losses run through a custom :class:`torch.autograd.Function` with an analytic backward
+pass. Autograd on the textbook composition keeps every intermediate (``log_softmax``, ``p``,
+``p_t``, ``(1-p_t)**γ``, ...) alive until backward; these functions keep only the logits and
+the target (and, for the softmax loss, one log-sum-exp per element), recompute what they need
+in backward, and process the logits in row chunks so that temporaries stay small. The weights
+and the reduction are applied outside the function, by :mod:`weightwise.reduction`, so their
+semantics stay the same as in every other loss.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+from .._checks import (
+    check_class_vector,
+    check_finite_nonnegative,
+    check_in_range,
+    checks_enabled,
+    format_index,
+)
+from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
+
+__all__ = ["binary_focal_loss", "focal_loss"]
+
+# Elements per chunk in the custom forward/backward passes: large enough that the Python loop
+# costs nothing next to the arithmetic, small enough that temporaries stay in cache.
+_CHUNK_ELEMENTS = 1 << 17
+
+
+def _as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        try:
+            # Python floats would otherwise pass through float32 (the default dtype) first.
+            x = torch.as_tensor(x, dtype=torch.float64)
+        except (TypeError, RuntimeError):
+            x = torch.as_tensor(x)
+    t = x
+    if t.is_complex():
+        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
+    return t.to(device=like.device, dtype=like.dtype)
+
+
+def check_gamma(gamma: Any, name: str = "gamma") -> float:
+    """A focusing parameter: a finite real number ``>= 0``."""
+    try:
+        g = float(gamma)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0; got {gamma!r}") from None
+    if not math.isfinite(g) or g < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {gamma!r}")
+    return g
+
+
+# ---- softmax focal ------------------------------------------------------------------------
+
+
+def _blocks(n: int, c: int, s: int) -> list[tuple[slice, slice]]:
+    """Chunks of a ``(N, C, S)`` array: blocks of rows, or of columns within one row when a
+    row alone is larger than the chunk. Each block holds about ``_CHUNK_ELEMENTS`` elements."""
+    per_row = c * s
+    if per_row <= _CHUNK_ELEMENTS:
+        step = max(1, _CHUNK_ELEMENTS // max(1, per_row))
+        return [(slice(i, i + step), slice(None)) for i in range(0, n, step)]
+    cols = max(1, _CHUNK_ELEMENTS // max(1, c))
+    return [(slice(i, i + 1), slice(j, j + cols)) for i in range(n) for j in range(0, s, cols)]
+
+
+def _workspace(x3: torch.Tensor, blocks: list[tuple[slice, slice]]) -> torch.Tensor:
+    """One buffer big enough for the largest block, reused by every block (so the loop neither
+    allocates nor page-faults fresh memory)."""
+    if not blocks:
+        return x3.new_empty(0)
+    rows, cols = blocks[0]
+    return torch.empty_like(_block(x3, rows, cols, x3.shape[2]))
+
+
+def _block(x3: torch.Tensor, rows: slice, cols: slice, s: int) -> torch.Tensor:
+    """``x3[rows, :, cols]``; 2-D ``(rows, C)`` when ``S == 1``, so that softmax over dim 1 is
+    over the last, contiguous dim (PyTorch's fast vectorised path)."""
+    return x3[rows, :, 0] if s == 1 else x3[rows, :, cols]
+
+
+class _SoftmaxFocal(torch.autograd.Function):
+    """``L = -(1 - p_y)^γ · log p_y`` per element; logits ``(N, C, S)``, target ``(N, S)``.
+
+    Forward and backward run over blocks of about ``_CHUNK_ELEMENTS`` logits: the forward
+    keeps one block-sized ``log_softmax`` buffer, the backward writes the softmax straight into
+    the gradient. Saved for backward: the logits, the target and ``log p_y``.
+
+    Backward: with ``q = 1 - p_y``, ``dL/dx_c = coef · (δ_cy - p_c)`` where
+    ``coef = dL/d log p_y = -q^γ + γ·p_y·q^(γ-1)·log p_y = q^γ·(γ·p_y·log p_y / q - 1)``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx, logits: torch.Tensor, target: torch.Tensor, gamma: float
+    ) -> torch.Tensor:
+        n, c, s = logits.shape
+        blocks = _blocks(n, c, s)
+        ws = _workspace(logits, blocks)
+        tgt = target.unsqueeze(1)
+        logp = logits.new_empty(target.shape)
+        for rows, cols in blocks:
+            xb = _block(logits, rows, cols, s)
+            w = ws[: xb.shape[0]] if s == 1 else ws[: xb.shape[0], :, : xb.shape[2]]
+            # PyTorch's fused log_softmax is log-sum-exp based (max-shifted): no overflow.
+            torch.log_softmax(xb, 1, out=w)
+            picked = w.gather(1, _block(tgt, rows, cols, s))  # (r, 1) or (r, 1, cols)
+            logp[rows, cols] = picked if s == 1 else picked.squeeze(1)
+        loss = _focal_from_logp(logp, gamma)
+        ctx.save_for_backward(logits, target, logp)
+        ctx.gamma = gamma  # type: ignore[attr-defined]
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: FunctionCtx, grad_out: torch.Tensor
+    ) -> tuple[torch.Tensor | None, None, None]:
+        logits, target, logp = ctx.saved_tensors  # type: ignore[attr-defined]
+        gamma: float = ctx.gamma  # type: ignore[attr-defined]
+        if gamma == 0.0:
+            coef = -grad_out
+        else:
+            p = logp.exp()
+            # q = 1 - p_y via expm1: no cancellation when p_y is close to 1.
+            q = -torch.expm1(logp)
+            q_safe = torch.where(q > 0, q, torch.ones_like(q))
+            # log p_y / q -> -1 as q -> 0, so this stays finite where q^(γ-1) would not.
+            coef = q.pow(gamma) * (gamma * p * logp / q_safe - 1.0) * grad_out
+        neg_coef = (-coef).unsqueeze(1)
+        coef = coef.unsqueeze(1)
+        tgt = target.unsqueeze(1)
+        grad = torch.empty_like(logits)
+        n, c, s = logits.shape
+        for rows, cols in _blocks(n, c, s):
+            g = _block(grad, rows, cols, s)
+            # The softmax goes straight into the gradient buffer (fused kernel, no temporary).
+            torch.softmax(_block(logits, rows, cols, s), 1, out=g)
+            g.mul_(_block(neg_coef, rows, cols, s))
+            g.scatter_add_(1, _block(tgt, rows, cols, s), _block(coef, rows, cols, s))
+        return grad, None, None
+
+
+def _focal_from_logp(logp: torch.Tensor, gamma: float) -> torch.Tensor:
+    if gamma == 0.0:
+        return -logp
+    # 1 - p via expm1 (no cancellation as p -> 1).
+    return -(-torch.expm1(logp)).pow(gamma) * logp
+
+
+def focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    r"""Softmax focal loss for multi-class and dense inputs (Lin et al. 2017).
+
+    Shapes:
+        * ``logits``: ``(N, C)`` or dense ``(N, C, d1, ..., dk)``; unnormalised scores.
+        * ``target``: class indices ``(N,)`` / ``(N, d1, ..., dk)`` (integer dtype).
+        * ``sample_weight``: ``s``, a scalar or any leading prefix of the element grid
+          ``(N, d1, ..., dk)`` (``(N,)``, a per-pixel map, the full grid).
+        * ``alpha``, ``class_weight``: ``None`` or ``(C,)``.
+
+    Formula, with ``p = softmax(logits)`` over dim 1 and ``y`` the target class::
+
+        L = -(1 - p_y)^γ · log p_y
+        κ = alpha[y] · class_weight[y]            ω = s · κ
+
+    ``alpha`` is the paper's name for a class weight: it simply multiplies ``class_weight``,
+    and like it enters the ``"weighted_mean"`` denominator ``Σ ω``. It must be ``None`` or a
+    per-class vector; a scalar is a ``ValueError`` because the anchors disagree on what a scalar
+    alpha means for a softmax (for the sigmoid loss it weights positives against negatives, see
+    :func:`binary_focal_loss`). ``gamma = 0`` gives :func:`weightwise.losses.cross_entropy`.
+
+    ``ignore_index`` elements get ``ω = 0`` and leave ``N``. Reductions are those of
+    :mod:`weightwise.reduction`.
+
+    Implementation: a custom autograd function with an analytic backward pass keeps only the
+    logits, the target and one log-sum-exp per element (``log p_y = x_y - logsumexp(x)``, which
+    never overflows), so forward + backward needs far less memory than autograd on
+    ``log_softmax``/``gather``/``pow``. It supports first derivatives only (no double
+    backward).
+
+    Reference:
+        T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár. *Focal Loss for Dense Object
+        Detection.* ICCV 2017.
+
+    Args:
+        logits: unnormalised scores.
+        target: class indices.
+        gamma: focusing parameter ``γ >= 0``.
+        alpha: ``None`` or per-class weights ``(C,)`` (finite, ``>= 0``).
+        sample_weight: per-sample, per-pixel or per-element weight ``s`` (finite, ``>= 0``).
+        class_weight: per-class weight ``(C,)`` (finite, ``>= 0``).
+        ignore_index: a target value whose elements are left out.
+        reduction: ``"mean"`` (default), ``"weighted_mean"``, ``"nonzero_mean"``, ``"sum"`` or
+            ``"none"`` (``ω·L`` of shape ``(N, d1, ..., dk)``).
+        sync: all-reduce the denominator across ranks (see :mod:`weightwise.reduction`).
+
+    Example:
+        >>> import torch
+        >>> logits = torch.randn(4, 3)
+        >>> y = torch.tensor([0, 2, 1, 2])
+        >>> loss = focal_loss(logits, y, gamma=2.0, alpha=torch.tensor([0.25, 0.5, 0.25]))
+    """
+    _check_reduction(reduction)
+    g = check_gamma(gamma)
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise ValueError(
+            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
+        )
+    if logits.dim() < 2:
+        raise ValueError(
+            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
+        )
+    num_classes = logits.shape[1]
+    grid = (logits.shape[0], *logits.shape[2:])
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target)
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        raise ValueError(
+            f"target must hold integer class indices (soft targets are not supported by the "
+            f"focal loss); got dtype {target.dtype}"
+        )
+    if tuple(target.shape) != grid:
+        raise ValueError(
+            f"target must have shape {grid} for logits of shape {tuple(logits.shape)}; got "
+            f"{tuple(target.shape)}"
+        )
+    target = target.to(device=logits.device, dtype=torch.long)
+    check_in_range(target, num_classes, name="target", ignore_index=ignore_index)
+
+    kappa_c: torch.Tensor | None = None
+    if alpha is not None:
+        a = _as_float_tensor(alpha, like=logits, name="alpha")
+        if a.dim() == 0:
+            raise ValueError(
+                f"alpha must be None or a per-class vector of shape ({num_classes},); got the "
+                f"scalar {a.item()!r}. A scalar alpha is ambiguous for the softmax focal loss "
+                f"(the anchors disagree on its meaning); pass one weight per class, e.g. "
+                f"torch.full(({num_classes},), a)"
+            )
+        kappa_c = check_class_vector(a, num_classes, name="alpha")
+    if class_weight is not None:
+        cw = check_class_vector(
+            _as_float_tensor(class_weight, like=logits, name="class_weight"),
+            num_classes,
+            name="class_weight",
+        )
+        kappa_c = cw if kappa_c is None else kappa_c * cw
+
+    valid: torch.Tensor | None = None
+    if ignore_index is not None:
+        valid = target != ignore_index
+        safe_t = torch.where(valid, target, torch.zeros_like(target))
+    else:
+        safe_t = target
+
+    n_rows = logits.shape[0]
+    spatial = math.prod(logits.shape[2:])
+    per_elem = _SoftmaxFocal.apply(
+        logits.reshape(n_rows, num_classes, spatial), safe_t.reshape(n_rows, spatial), g
+    ).reshape(grid)
+
+    omega: torch.Tensor | None = None if kappa_c is None else kappa_c[safe_t]
+    count: int | torch.Tensor = per_elem.numel()
+    if valid is not None:
+        mask = valid.to(logits.dtype)
+        omega = mask if omega is None else omega * mask
+        count = valid.sum()
+    if sample_weight is not None:
+        s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
+        omega = s if omega is None else s * omega
+    weighted = per_elem if omega is None else per_elem * omega
+    return reduce_weighted(weighted, omega, reduction=reduction, count=count, sync=sync)
+
+
+# ---- sigmoid focal ------------------------------------------------------------------------
+
+
+class _SigmoidFocal(torch.autograd.Function):
+    """torchvision's ``L = BCE(x, t) · (1 - p_t)^γ`` elementwise, for ``t`` in ``[0, 1]``.
+
+    Backward: with ``q = 1 - p_t = t·σ(-x) + (1-t)·σ(x)`` and ``dq/dx = (1 - 2t)·p·(1 - p)``,
+    ``dL/dx = (p - t)·q^γ + γ·BCE·q^(γ-1)·(1 - 2t)·p·(1 - p)``.
+
+    Both passes run over flat chunks with a few preallocated chunk-sized buffers and in-place
+    arithmetic, so nothing of the logits' size is allocated except the result.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx, logits: torch.Tensor, target: torch.Tensor, gamma: float
+    ) -> torch.Tensor:
+        x = logits.reshape(-1)
+        t = target.reshape(-1)
+        out = torch.empty_like(x)
+        size = min(_CHUNK_ELEMENTS, x.numel())
+        p, sm, q, ce, w = (x.new_empty(size) for _ in range(5))
+        for i in range(0, x.numel(), _CHUNK_ELEMENTS):
+            xc, tc = x[i : i + size], t[i : i + size]
+            k = xc.shape[0]
+            _bce(xc, tc, ce[:k], w[:k])
+            if gamma == 0.0:
+                out[i : i + k] = ce[:k]
+                continue
+            _one_minus_pt(xc, tc, sm[:k], p[:k], q[:k], w[:k])
+            q[:k].pow_(gamma)
+            torch.mul(ce[:k], q[:k], out=out[i : i + k])
+        ctx.save_for_backward(logits, target)
+        ctx.gamma = gamma  # type: ignore[attr-defined]
+        return out.reshape(logits.shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: FunctionCtx, grad_out: torch.Tensor
+    ) -> tuple[torch.Tensor | None, None, None]:
+        logits, target = ctx.saved_tensors  # type: ignore[attr-defined]
+        gamma: float = ctx.gamma  # type: ignore[attr-defined]
+        x = logits.reshape(-1)
+        t = target.reshape(-1)
+        go = grad_out.reshape(-1)
+        grad = torch.empty_like(x)
+        size = min(_CHUNK_ELEMENTS, x.numel())
+        p, sm, q, ce, w, d = (x.new_empty(size) for _ in range(6))
+        tiny = torch.finfo(x.dtype).tiny
+        for i in range(0, x.numel(), _CHUNK_ELEMENTS):
+            xc, tc = x[i : i + size], t[i : i + size]
+            k = xc.shape[0]
+            pk, smk, qk, cek, wk, dk = p[:k], sm[:k], q[:k], ce[:k], w[:k], d[:k]
+            if gamma == 0.0:
+                torch.sigmoid(xc, out=pk)
+                torch.sub(pk, tc, out=dk)  # p - t
+            else:
+                _one_minus_pt(xc, tc, smk, pk, qk, wk)  # pk = σ(x), smk = σ(-x) = 1 - p
+                torch.sub(pk, tc, out=dk)  # p - t
+                _bce(xc, tc, cek, wk)
+                qk.clamp_(min=tiny)  # q = 0 only where BCE underflows to 0 too
+                cek.div_(qk)  # BCE/q: bounded as q -> 0, where q^(γ-1) alone overflows
+                qk.pow_(gamma)
+                dk.mul_(qk)
+                cek.mul_(qk).mul_(gamma)
+                torch.mul(tc, -2.0, out=wk).add_(1.0)  # 1 - 2t
+                cek.mul_(wk).mul_(pk).mul_(smk)
+                dk.add_(cek)
+            torch.mul(dk, go[i : i + k], out=grad[i : i + k])
+        return grad.reshape(logits.shape), None, None
+
+
+def _bce(x: torch.Tensor, t: torch.Tensor, out: torch.Tensor, tmp: torch.Tensor) -> None:
+    """``out = BCE-with-logits(x, t) = max(x, 0) - t·x + log1p(exp(-|x|))``, in place.
+
+    The softplus form never overflows and never takes the log of 0.
+    """
+    torch.abs(x, out=out)
+    out.neg_().exp_().log1p_()
+    torch.clamp(x, min=0, out=tmp)
+    out.add_(tmp).addcmul_(t, x, value=-1.0)
+
+
+def _one_minus_pt(
+    x: torch.Tensor,
+    t: torch.Tensor,
+    sig_neg: torch.Tensor,
+    sig_pos: torch.Tensor,
+    q: torch.Tensor,
+    tmp: torch.Tensor,
+) -> None:
+    """``q = 1 - p_t = t·σ(-x) + (1-t)·σ(x)``, never ``1 - (almost 1)``, in place.
+
+    Also leaves ``sig_neg = σ(-x)``, ``sig_pos = σ(x)`` and ``tmp = 1 - t``.
+    """
+    torch.neg(x, out=sig_neg)
+    sig_neg.sigmoid_()
+    torch.sigmoid(x, out=sig_pos)
+    torch.mul(sig_neg, t, out=q)
+    torch.mul(t, -1.0, out=tmp).add_(1.0)
+    q.addcmul_(tmp, sig_pos)
+
+
+def _sigmoid_focal_composed(x: torch.Tensor, t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Plain autograd version, used when the target itself needs a gradient."""
+    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    q = t * torch.sigmoid(-x) + (1 - t) * torch.sigmoid(x)
+    return ce if gamma == 0.0 else ce * q.pow(gamma)
+
+
+def _align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
+    """A scalar, or a ``(C,)`` vector aligned with dim 1 of ``(N, C, d...)``."""
+    t = _as_float_tensor(x, like=logits, name=name)
+    if t.dim() == 0:
+        check_finite_nonnegative(t, name)
+        return t
+    if logits.dim() < 2:
+        raise ValueError(
+            f"{name} must be a scalar for logits of shape {tuple(logits.shape)} (no label "
+            f"axis); got shape {tuple(t.shape)}"
+        )
+    check_class_vector(t, logits.shape[1], name=name, per="label (dim 1 of logits)")
+    shape = [1] * logits.dim()
+    shape[1] = logits.shape[1]
+    return t.reshape(shape)
+
+
+def _check_unit_interval(x: torch.Tensor, name: str) -> None:
+    if not checks_enabled() or x.numel() == 0:
+        return
+    # Fast path without full-size temporaries (a NaN fails both comparisons).
+    lo, hi = torch.aminmax(x)
+    if bool(lo >= 0) and bool(hi <= 1):
+        return
+    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
+    if bool(bad.any()):
+        pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
+        where = "" if x.dim() == 0 else f" at {format_index(pos, tuple(x.shape))}"
+        raise ValueError(f"{name} must be in [0, 1]; got {x.reshape(-1)[pos].item()!r}{where}")
+
+
+def binary_focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma: float = 2.0,
+    alpha: Any = 0.25,
+    sample_weight: Any = None,
+    pos_weight: Any = None,
+    neg_weight: Any = None,
+    reduction: str = "mean",
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    r"""Sigmoid focal loss for binary and multi-label problems (Lin et al. 2017, torchvision).
+
+    Shapes:
+        * ``logits``: ``(N,)`` binary, ``(N, C)`` multi-label, or dense ``(N, C, d1, ...)``.
+        * ``target``: the logits' shape, values in ``[0, 1]`` (soft targets allowed).
+        * ``sample_weight``: a scalar, ``(N,)``, ``(N, C)`` per sample and label,
+          ``(N, d1, ...)`` per pixel, or the full grid.
+        * ``alpha``, ``pos_weight``, ``neg_weight``: a scalar or ``(C,)`` aligned with dim 1.
+
+    Formula, torchvision's ``sigmoid_focal_loss`` for any ``t`` in ``[0, 1]``, with
+    ``p = σ(x)``::
+
+        p_t = p·t + (1-p)·(1-t)
+        L   = BCE(x, t) · (1 - p_t)^γ
+        α_t = α·t + (1-α)·(1-t)                   (1 when alpha is None)
+        κ   = α_t · (pos_weight·t + neg_weight·(1-t))        ω = s · κ
+
+    A scalar ``alpha`` weights positives by ``α`` and negatives by ``1 - α`` (the paper's
+    0.25 is the default); ``alpha=None`` turns it off; a ``(C,)`` alpha is per label. Like
+    ``pos_weight`` and ``neg_weight`` it is part of ``κ`` and enters the ``"weighted_mean"``
+    denominator ``Σ ω``. With ``reduction="none"``, no ``sample_weight`` and no
+    ``pos_weight``/``neg_weight`` the result equals torchvision's
+    ``sigmoid_focal_loss(x, t, alpha, gamma, reduction="none")`` (torchvision's
+    ``"mean"`` is our ``"mean"``, its ``"sum"`` our ``"sum"``). With ``gamma=0`` and
+    ``alpha=None`` it is :func:`weightwise.losses.binary_cross_entropy` for hard targets.
+
+    ``1 - p_t`` is computed as ``t·σ(-x) + (1-t)·σ(x)``, so it never suffers the cancellation of
+    ``1 - (almost 1)``; the BCE is softplus-based. A custom autograd function with an analytic
+    backward keeps only the logits and the target for backward (first derivatives only). If
+    the target itself requires a gradient, plain autograd is used instead.
+
+    Reference:
+        T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár. *Focal Loss for Dense Object
+        Detection.* ICCV 2017.
+
+    Example:
+        >>> import torch
+        >>> logits = torch.randn(8, 5)
+        >>> Y = (torch.rand(8, 5) > 0.7).float()
+        >>> loss = binary_focal_loss(logits, Y, gamma=2.0, alpha=0.25)
+    """
+    _check_reduction(reduction)
+    g = check_gamma(gamma)
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise ValueError(
+            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
+        )
+    if logits.dim() < 1:
+        raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target)
+    if tuple(target.shape) != tuple(logits.shape):
+        raise ValueError(
+            f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(target.shape)}"
+        )
+    target = target.to(device=logits.device, dtype=logits.dtype)
+    _check_unit_interval(target, "target")
+
+    kappa: torch.Tensor | None = None
+    if alpha is not None:
+        a = _align_per_label(alpha, logits, name="alpha")
+        _check_unit_interval(a, "alpha")
+        kappa = a * target + (1 - a) * (1 - target)
+    if pos_weight is not None or neg_weight is not None:
+        pw = 1.0 if pos_weight is None else _align_per_label(pos_weight, logits, name="pos_weight")
+        nw = 1.0 if neg_weight is None else _align_per_label(neg_weight, logits, name="neg_weight")
+        k2 = pw * target + nw * (1 - target)
+        kappa = k2 if kappa is None else kappa * k2
+
+    if target.requires_grad and torch.is_grad_enabled():
+        per_elem = _sigmoid_focal_composed(logits, target, g)
+    else:
+        per_elem = _SigmoidFocal.apply(logits, target.contiguous(), g)
+
+    omega = kappa
+    if sample_weight is not None:
+        s = broadcast_weight(
+            sample_weight, logits.shape, name="sample_weight", class_axis=True, like=logits
+        )
+        omega = s if omega is None else s * omega
+    weighted = per_elem if omega is None else per_elem * omega
+    if omega is not None and tuple(omega.shape) != tuple(weighted.shape):
+        omega = omega.expand(weighted.shape)
+    return reduce_weighted(weighted, omega, reduction=reduction, sync=sync)

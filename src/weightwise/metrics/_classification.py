@@ -1,0 +1,629 @@
+"""Stateful confusion-matrix metrics: thin torchmetrics ``Metric`` subclasses.
+
+Each metric keeps float64 sums (the weighted ``[tp, fp, fn, tn]`` per class, or the full
+confusion matrix) with ``dist_reduce_fx="sum"``, so merging batches and synchronising DDP ranks
+is exact addition, and weight-0 padding from a distributed evaluation sampler changes nothing.
+``compute`` calls the same private function as the functional twin in
+:mod:`weightwise.metrics.functional`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torchmetrics import Metric
+
+from . import _confusion as cf
+from ._functional_confusion import (
+    AVERAGES,
+    check_beta,
+    check_kappa_weights,
+    check_top_k,
+    compute_simple,
+    labels_update,
+    stats_update,
+)
+from ._inputs import (
+    Formatted,
+    check_average,
+    check_task,
+    check_threshold,
+    check_zero_division,
+    num_outputs,
+)
+
+__all__ = [
+    "Accuracy",
+    "BalancedAccuracy",
+    "ClassificationReport",
+    "CohenKappa",
+    "ConfusionMatrix",
+    "DiceScore",
+    "F1Score",
+    "FBetaScore",
+    "GeometricMean",
+    "JaccardIndex",
+    "MatthewsCorrCoef",
+    "Precision",
+    "Recall",
+    "Specificity",
+    "report_table",
+]
+
+
+class _StatScores(Metric):
+    """Base: accumulates the weighted ``[tp, fp, fn, tn]`` ``(4, K)`` in float64.
+
+    Args:
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+        num_classes: number of classes (multiclass).
+        num_labels: number of labels (multilabel).
+        threshold: binary/multilabel scores ``> threshold`` are positive (strict).
+        from_logits: apply a sigmoid to binary/multilabel scores first.
+        ignore_index: target value whose elements are left out (weight 0).
+        kwargs: passed to :class:`torchmetrics.Metric` (``process_group``, ``sync_on_compute``...).
+
+    ``update(preds, target, sample_weight=None)``: ``preds`` are binary/multilabel
+    probabilities or 0/1 labels of the target's shape, or multiclass labels ``(N, d...)`` /
+    scores ``(N, C, d...)``; ``sample_weight`` is ``None``, a scalar, ``(N,)``, a per-pixel map
+    ``(N, d...)``, ``(N, L)`` per sample and label, or the full grid.
+    """
+
+    is_differentiable = False
+    higher_is_better: bool | None = True
+    full_state_update = False
+    stats: torch.Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        top_k: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task = check_task(task)
+        self.num_outputs = num_outputs(task, num_classes, num_labels)
+        self.num_classes = num_classes
+        self.num_labels = num_labels
+        self.threshold = check_threshold(threshold)
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+        self.top_k = check_top_k(top_k, task, num_classes)
+        self.add_state(
+            "stats",
+            default=torch.zeros(4, self.num_outputs, dtype=torch.float64),
+            dist_reduce_fx="sum",
+        )
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's weighted counts."""
+        stats = stats_update(
+            preds,
+            target,
+            sample_weight,
+            task=self.task,
+            num_classes=self.num_classes,
+            num_labels=self.num_labels,
+            threshold=self.threshold,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+            top_k=self.top_k,
+        )
+        self.stats += stats.to(self.stats.device)
+
+
+class _Averaged(_StatScores):
+    _fn = ""
+    _default_average = "macro"
+    _averages = AVERAGES
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        threshold: float = 0.5,
+        average: str | None = None,
+        zero_division: float = 0.0,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            threshold=threshold,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+            **kwargs,
+        )
+        avg = self._default_average if average is None else average
+        self.average = check_average(avg, self._averages)
+        self.zero_division = check_zero_division(zero_division)
+
+    def compute(self) -> torch.Tensor:
+        """The metric over everything seen since the last reset."""
+        return compute_simple(
+            self._fn,
+            self.stats,
+            task=self.task,
+            average=self.average,
+            zero_division=self.zero_division,
+        )
+
+
+class Precision(_Averaged):
+    """Weighted precision ``tp / (tp + fp)`` (``average`` defaults to ``"macro"``; pass
+    ``"none"`` for per-class values). Equals ``sklearn.metrics.precision_score``.
+
+    Weights that depend only on the class **change** precision. Twin:
+    :func:`weightwise.metrics.functional.precision`.
+    """
+
+    _fn = "precision"
+
+
+class Recall(_Averaged):
+    """Weighted recall ``tp / (tp + fn)``. Equals ``sklearn.metrics.recall_score``.
+
+    Class-only weights do not change per-class or macro recall; they change micro and weighted
+    averages. Twin: :func:`weightwise.metrics.functional.recall`.
+    """
+
+    _fn = "recall"
+
+
+class Specificity(_Averaged):
+    """Weighted specificity ``tn / (tn + fp)`` per class, one-vs-rest.
+
+    Class-only weights change multiclass specificity (not binary). Twin:
+    :func:`weightwise.metrics.functional.specificity`.
+    """
+
+    _fn = "specificity"
+
+
+class JaccardIndex(_Averaged):
+    """Weighted Jaccard index / IoU ``tp / (tp + fp + fn)``, pooled over the evaluation set;
+    per-pixel weight maps weight each pixel. Equals ``sklearn.metrics.jaccard_score``.
+
+    Class-only weights change it. Twin: :func:`weightwise.metrics.functional.jaccard_index`.
+    """
+
+    _fn = "jaccard"
+
+
+class DiceScore(_Averaged):
+    """Weighted Dice ``2tp / (2tp + fp + fn)``, pooled over the evaluation set (numerically
+    F1); per-pixel weight maps weight each pixel.
+
+    Class-only weights change it. Twin: :func:`weightwise.metrics.functional.dice_score`.
+    """
+
+    _fn = "fbeta"
+
+
+class F1Score(_Averaged):
+    """Weighted F1. Equals ``sklearn.metrics.f1_score``.
+
+    Class-only weights change it. Twin: :func:`weightwise.metrics.functional.f1_score`.
+    """
+
+    _fn = "fbeta"
+
+
+class FBetaScore(_Averaged):
+    """Weighted F-beta ``(1+β²)tp / ((1+β²)tp + β²fn + fp)``. Equals
+    ``sklearn.metrics.fbeta_score``. ``beta`` is keyword-only and required.
+
+    Class-only weights change it. Twin: :func:`weightwise.metrics.functional.fbeta_score`.
+    """
+
+    _fn = "fbeta"
+
+    def __init__(self, task: str, *, beta: float, **kwargs: Any) -> None:
+        super().__init__(task, **kwargs)
+        self.beta = check_beta(beta)
+
+    def compute(self) -> torch.Tensor:
+        """The metric over everything seen since the last reset."""
+        return compute_simple(
+            self._fn,
+            self.stats,
+            task=self.task,
+            average=self.average,
+            zero_division=self.zero_division,
+            beta=self.beta,
+        )
+
+
+class Accuracy(_Averaged):
+    """Weighted accuracy; ``average="micro"`` by default, as ``sklearn.metrics.accuracy_score``
+    (torchmetrics defaults to ``"macro"``).
+
+    ``top_k > 1`` (multiclass scores ``(N, C, ...)``) counts a hit when the target is among
+    the ``k`` highest scores, ties to the lower class index. Multiclass macro/weighted/none are
+    per-class recalls; multilabel accuracy is per (sample, label) pair.
+
+    Class-only weights change micro accuracy, not per-class accuracy. Twin:
+    :func:`weightwise.metrics.functional.accuracy`.
+    """
+
+    _fn = "accuracy"
+    _default_average = "micro"
+
+    def __init__(self, task: str, *, top_k: int = 1, **kwargs: Any) -> None:
+        average = kwargs.pop("average", None)
+        zero_division = kwargs.pop("zero_division", 0.0)
+        _StatScores.__init__(self, task, top_k=top_k, **kwargs)
+        self.average = check_average(
+            self._default_average if average is None else average, self._averages
+        )
+        self.zero_division = check_zero_division(zero_division)
+
+
+class GeometricMean(_Averaged):
+    """Weighted geometric mean of sensitivity and specificity as imbalanced-learn's
+    ``geometric_mean_score`` defines it, with ``TN = Σw − TP − FP − FN``. ``average`` defaults
+    to ``"multiclass"`` (geometric mean of the present classes' recalls); ``"micro"``,
+    ``"macro"``, ``"weighted"`` average sensitivity and specificity first. Binary or multiclass.
+
+    Class-only weights do not change the ``"multiclass"`` or binary value. Twin:
+    :func:`weightwise.metrics.functional.geometric_mean`.
+    """
+
+    _fn = "geometric_mean"
+    _default_average = "multiclass"
+    _averages = (*AVERAGES, "multiclass")
+
+    def __init__(self, task: str, **kwargs: Any) -> None:
+        if task == "multilabel":
+            raise ValueError("GeometricMean supports task='binary' or 'multiclass' only")
+        super().__init__(task, **kwargs)
+
+
+class BalancedAccuracy(_StatScores):
+    """Weighted balanced accuracy: the mean recall over the classes with positive weighted
+    support (scikit-learn's ``balanced_accuracy_score``). Binary or multiclass.
+
+    Weights that depend only on the class do **not** change it. Twin:
+    :func:`weightwise.metrics.functional.balanced_accuracy`.
+    """
+
+    def __init__(self, task: str, *, zero_division: float = 0.0, **kwargs: Any) -> None:
+        if task == "multilabel":
+            raise ValueError("BalancedAccuracy supports task='binary' or 'multiclass' only")
+        super().__init__(task, **kwargs)
+        self.zero_division = check_zero_division(zero_division)
+
+    def compute(self) -> torch.Tensor:
+        """The metric over everything seen since the last reset."""
+        return cf.balanced_accuracy_from_stats(
+            self.stats, task=self.task, zero_division=self.zero_division
+        )
+
+
+class MatthewsCorrCoef(_StatScores):
+    """Weighted Matthews correlation coefficient (``sklearn.metrics.matthews_corrcoef``; 0
+    when undefined). Multilabel: every (sample, label) pair as one binary problem.
+
+    Class-only weights change it. Twin: :func:`weightwise.metrics.functional.matthews_corrcoef`.
+    """
+
+    def compute(self) -> torch.Tensor:
+        """The metric over everything seen since the last reset."""
+        return cf.matthews_from_stats(self.stats, task=self.task)
+
+
+class _MatrixMetric(Metric):
+    is_differentiable = False
+    full_state_update = False
+    matrix: torch.Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task = check_task(task)
+        k = num_outputs(task, num_classes, num_labels)
+        self.num_classes = num_classes
+        self.num_labels = num_labels
+        self.threshold = check_threshold(threshold)
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+        shape = (2, 2) if task == "binary" else (k, k) if task == "multiclass" else (k, 2, 2)
+        self.add_state(
+            "matrix", default=torch.zeros(shape, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's weighted confusion matrix."""
+        f = labels_update(
+            preds,
+            target,
+            sample_weight,
+            task=self.task,
+            num_classes=self.num_classes,
+            num_labels=self.num_labels,
+            threshold=self.threshold,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+        )
+        self.matrix += cf.confusion_matrix_update(f).to(self.matrix.device)
+
+
+class ConfusionMatrix(_MatrixMetric):
+    """Weighted confusion matrix, float64, rows = target, columns = prediction:
+    ``(2, 2)`` binary, ``(C, C)`` multiclass, ``(L, 2, 2)`` multilabel.
+
+    ``normalize``: ``None``, ``"true"``, ``"pred"`` or ``"all"`` (scikit-learn's). Class-only
+    weights rescale rows (``normalize="true"`` is unchanged by them). Twin:
+    :func:`weightwise.metrics.functional.confusion_matrix`.
+    """
+
+    higher_is_better = None
+
+    def __init__(self, task: str, *, normalize: str | None = None, **kwargs: Any) -> None:
+        cf.normalize_matrix(torch.zeros(1, 1), normalize)
+        super().__init__(task, **kwargs)
+        self.normalize = normalize
+
+    def compute(self) -> torch.Tensor:
+        """The (normalised) matrix over everything seen since the last reset."""
+        return cf.normalize_matrix(self.matrix, self.normalize)
+
+
+class CohenKappa(_MatrixMetric):
+    """Weighted Cohen's kappa (``sklearn.metrics.cohen_kappa_score(labels=range(C))``; NaN when
+    undefined). ``weights``: disagreement weights ``None``, ``"linear"`` or ``"quadratic"`` in
+    class-index distance. Binary or multiclass.
+
+    Class-only sample weights change it. Twin: :func:`weightwise.metrics.functional.cohen_kappa`.
+    """
+
+    higher_is_better = True
+
+    def __init__(self, task: str, *, weights: str | None = None, **kwargs: Any) -> None:
+        if task == "multilabel":
+            raise ValueError("CohenKappa supports task='binary' or 'multiclass' only")
+        self.weights = check_kappa_weights(weights)
+        super().__init__(task, **kwargs)
+
+    def compute(self) -> torch.Tensor:
+        """The metric over everything seen since the last reset."""
+        return cf.cohen_kappa_from_matrix(self.matrix, weights=self.weights)
+
+
+def _report_update(
+    preds: Any,
+    target: Any,
+    sample_weight: Any,
+    *,
+    task: str,
+    num_classes: int | None,
+    num_labels: int | None,
+    threshold: float,
+    from_logits: bool,
+    ignore_index: int | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    f = labels_update(
+        preds,
+        target,
+        sample_weight,
+        task=task,
+        num_classes=num_classes,
+        num_labels=num_labels,
+        threshold=threshold,
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+    )
+    if task == "binary":  # report both classes, as scikit-learn does
+        f = Formatted(f.preds, f.target, f.weight, 2, "multiclass")
+    return cf.stat_scores_update(f), cf.support_counts_update(f)
+
+
+def report_from_stats(
+    stats: torch.Tensor,
+    counts: torch.Tensor,
+    *,
+    task: str,
+    zero_division: float,
+    target_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Build the report dict (shared by :class:`ClassificationReport` and its twin)."""
+    kind = "multilabel" if task == "multilabel" else "multiclass"
+    kw: dict[str, Any] = {"task": kind, "zero_division": zero_division}
+    prec = cf.precision_from_stats(stats, average="none", **kw)
+    rec = cf.recall_from_stats(stats, average="none", **kw)
+    f1 = cf.fbeta_from_stats(stats, beta=1.0, average="none", **kw)
+    tp, fp, fn, _ = stats
+    k = stats.shape[1]
+    names = list(target_names) if target_names is not None else [str(i) for i in range(k)]
+    if len(names) != k:
+        raise ValueError(f"target_names must have {k} names; got {len(names)}")
+    out: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        out[name] = {
+            "precision": float(prec[i]),
+            "recall": float(rec[i]),
+            "f1-score": float(f1[i]),
+            "support": int(counts[0, i]),
+            "weighted_support": float(tp[i] + fn[i]),
+            "predicted": int(counts[1, i]),
+            "weighted_predicted": float(tp[i] + fp[i]),
+        }
+    inc = cf.included(stats, kind)
+    total = {
+        "support": int(counts[0][inc].sum()),
+        "weighted_support": float((tp + fn)[inc].sum()),
+        "predicted": int(counts[1][inc].sum()),
+        "weighted_predicted": float((tp + fp)[inc].sum()),
+    }
+    if kind == "multiclass":
+        out["accuracy"] = float(cf.accuracy_from_stats(stats, average="micro", **kw))
+    else:
+        out["micro avg"] = {
+            "precision": float(cf.precision_from_stats(stats, average="micro", **kw)),
+            "recall": float(cf.recall_from_stats(stats, average="micro", **kw)),
+            "f1-score": float(cf.fbeta_from_stats(stats, beta=1.0, average="micro", **kw)),
+            **total,
+        }
+    for avg in ("macro", "weighted"):
+        out[f"{avg} avg"] = {
+            "precision": float(cf.precision_from_stats(stats, average=avg, **kw)),
+            "recall": float(cf.recall_from_stats(stats, average=avg, **kw)),
+            "f1-score": float(cf.fbeta_from_stats(stats, beta=1.0, average=avg, **kw)),
+            **total,
+        }
+    return out
+
+
+class ClassificationReport(Metric):
+    """Per-class precision, recall, F1, support (count of positive-weight samples), weighted
+    support, predicted count and weighted predicted count, plus accuracy (micro avg for
+    multilabel), macro and weighted averages: the keys of scikit-learn's
+    ``classification_report(output_dict=True)``, whose ``support`` is our
+    ``weighted_support``.
+
+    ``compute()`` returns the dict; :func:`report_table` turns it into a rich table. The binary
+    task reports both classes. Class-only weights change the weighted columns and averages,
+    not per-class recall. Twin: :func:`weightwise.metrics.functional.classification_report`.
+    """
+
+    is_differentiable = False
+    higher_is_better = None
+    full_state_update = False
+    stats: torch.Tensor
+    counts: torch.Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        threshold: float = 0.5,
+        zero_division: float = 0.0,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        target_names: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task = check_task(task)
+        k = num_outputs(task, num_classes, num_labels)
+        k = 2 if task == "binary" else k
+        self.num_classes = num_classes
+        self.num_labels = num_labels
+        self.threshold = check_threshold(threshold)
+        self.zero_division = check_zero_division(zero_division)
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+        self.target_names = list(target_names) if target_names is not None else None
+        self.add_state("stats", torch.zeros(4, k, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("counts", torch.zeros(2, k, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch."""
+        stats, counts = _report_update(
+            preds,
+            target,
+            sample_weight,
+            task=self.task,
+            num_classes=self.num_classes,
+            num_labels=self.num_labels,
+            threshold=self.threshold,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+        )
+        self.stats += stats.to(self.stats.device)
+        self.counts += counts.to(self.counts.device)
+
+    def compute(self) -> dict[str, Any]:
+        """The report dict over everything seen since the last reset."""
+        return report_from_stats(
+            self.stats,
+            self.counts,
+            task=self.task,
+            zero_division=self.zero_division,
+            target_names=self.target_names,
+        )
+
+
+def classification_report(
+    preds: Any,
+    target: Any,
+    sample_weight: Any = None,
+    *,
+    task: str | None = None,
+    num_classes: int | None = None,
+    num_labels: int | None = None,
+    threshold: float = 0.5,
+    zero_division: float = 0.0,
+    from_logits: bool = False,
+    ignore_index: int | None = None,
+    target_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Functional twin of :class:`ClassificationReport`: the report dict in one call."""
+    from ._functional_confusion import resolve_task
+
+    task, num_classes, num_labels = resolve_task(preds, target, task, num_classes, num_labels)
+    stats, counts = _report_update(
+        preds,
+        target,
+        sample_weight,
+        task=task,
+        num_classes=num_classes,
+        num_labels=num_labels,
+        threshold=threshold,
+        from_logits=from_logits,
+        ignore_index=ignore_index,
+    )
+    return report_from_stats(
+        stats,
+        counts,
+        task=task,
+        zero_division=check_zero_division(zero_division),
+        target_names=target_names,
+    )
+
+
+def report_table(report: dict[str, Any], *, title: str | None = None, digits: int = 4) -> Any:
+    """Render a report dict as a ``rich.table.Table`` (rich is imported here, lazily)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    cols = ["precision", "recall", "f1-score", "support", "weighted_support", "predicted"]
+    table.add_column("class")
+    for c in cols:
+        table.add_column(c, justify="right")
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, int):
+            return str(v)
+        return f"{v:.{digits}f}"
+
+    for name, row in report.items():
+        if isinstance(row, dict):
+            table.add_row(name, *(fmt(row[c]) if c in row else "" for c in cols))
+        else:
+            table.add_row(name, "", "", fmt(row), "", "", "")
+    return table

@@ -1,0 +1,469 @@
+"""Stateful ranking and probabilistic metrics: thin torchmetrics ``Metric`` subclasses.
+
+* Exact :class:`AUROC` and :class:`AveragePrecision` keep every score, target and weight as list
+  states with ``dist_reduce_fx="cat"``: merging batches or DDP ranks is concatenation, and
+  ``compute`` runs the functional twin's private steps on the concatenation.
+* Binned ones (``thresholds=K``) keep a float64 histogram with ``dist_reduce_fx="sum"``, whose
+  size does not grow with the data.
+* :class:`LogLoss`, :class:`BrierScore`, :class:`CalibrationError`, :class:`PrecisionAtK` and
+  :class:`RecallAtK` keep float64 sums (``dist_reduce_fx="sum"``).
+
+Every state is a sum or a concatenation of per-sample terms, so streaming over uneven batches
+equals one call on the concatenation, and weight-0 padding from a distributed evaluation
+sampler changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.utilities.data import dim_zero_cat
+
+from . import _probabilistic as prob
+from . import _ranking as rk
+from ._inputs import check_task, num_outputs
+
+__all__ = [
+    "AUROC",
+    "AveragePrecision",
+    "BrierScore",
+    "CalibrationError",
+    "LogLoss",
+    "PrecisionAtK",
+    "RecallAtK",
+]
+
+_F64 = torch.float64
+
+
+class _Ranking(Metric):
+    """Shared state handling for :class:`AUROC` and :class:`AveragePrecision`."""
+
+    is_differentiable = False
+    higher_is_better: bool | None = True
+    full_state_update = False
+    _kind = "auroc"
+
+    preds: list[Tensor]
+    target: list[Tensor]
+    weight: list[Tensor]
+    hist: Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        average: str | None = "macro",
+        multi_class: str = "ovr",
+        thresholds: int | Sequence[float] | Tensor | None = None,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task = check_task(task)
+        self.num_outputs = num_outputs(task, num_classes, num_labels)
+        self.num_classes = num_classes
+        self.num_labels = num_labels
+        self.multi_class = rk._check_multi_class(multi_class, task)
+        self.average = rk._check_ranking_average(average, task, self.multi_class)
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+        self.grid = None if thresholds is None else rk._thresholds(thresholds)
+        if self.grid is None:
+            self.add_state("preds", default=[], dist_reduce_fx="cat")
+            self.add_state("target", default=[], dist_reduce_fx="cat")
+            self.add_state("weight", default=[], dist_reduce_fx="cat")
+        else:
+            shape = rk.ranking_state_shape(task, self.num_outputs, self.grid, self.multi_class)
+            self.add_state("hist", default=torch.zeros(shape, dtype=_F64), dist_reduce_fx="sum")
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Keep one batch's scores, targets and weights (exact) or add its histogram (binned)."""
+        p, t, w, c = rk.format_ranking(
+            preds,
+            target,
+            sample_weight,
+            task=self.task,
+            num_classes=self.num_classes,
+            num_labels=self.num_labels,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+            exact=self.grid is None,
+        )
+        if self.grid is None:
+            self.preds.append(p.detach())
+            self.target.append(t)
+            self.weight.append(w)
+        else:
+            h = rk.ranking_hist_update(
+                self.task, p, t, w, self.grid, num_outputs=c, multi_class=self.multi_class
+            )
+            self.hist += h.to(self.hist.device)
+
+    def _cat(self) -> tuple[Tensor, Tensor, Tensor]:
+        if isinstance(self.preds, list) and not self.preds:
+            cols = () if self.task == "binary" else (self.num_outputs,)
+            empty_t = (0,) if self.task != "multilabel" else (0, self.num_outputs)
+            return (
+                torch.zeros((0, *cols), device=self.device),
+                torch.zeros(empty_t, dtype=torch.long, device=self.device),
+                torch.zeros(empty_t, dtype=_F64, device=self.device),
+            )
+        return dim_zero_cat(self.preds), dim_zero_cat(self.target), dim_zero_cat(self.weight)
+
+    def compute(self) -> Tensor:
+        """The exact or binned value over everything seen since the last reset."""
+        if self.grid is None:
+            p, t, w = self._cat()
+            return rk.ranking_exact_compute(
+                self._kind,
+                self.task,
+                p,
+                t,
+                w,
+                num_outputs=self.num_outputs,
+                average=self.average,
+                multi_class=self.multi_class,
+            )
+        return rk.ranking_binned_compute(
+            self._kind, self.task, self.hist, average=self.average, multi_class=self.multi_class
+        )
+
+
+class AUROC(_Ranking):
+    """Weighted ROC AUC, streaming; equals ``sklearn.metrics.roc_auc_score(sample_weight=...)``.
+
+    See :func:`weightwise.metrics.functional.auroc` for the definitions (binary; multiclass
+    one-vs-rest with ``average`` ``"macro"``, ``"weighted"``, ``"micro"`` or ``"none"``;
+    weighted one-vs-one after Hand & Till with ``multi_class="ovo"``; multilabel per label),
+    undefined classes (left out with a warning) and binning.
+
+    **Class-only weights** do not change the binary AUROC, a one-vs-one pair or the one-vs-one
+    macro average; they do change one-vs-rest values whose "rest" mixes classes of different
+    weight, and ``"weighted"`` averages.
+
+    Exact (``thresholds=None``, the default): keeps every score, target and weight; states are
+    lists merged by concatenation. Binned (``thresholds=K`` or a sequence): a float64 histogram
+    of ``(K+1)`` bins per class (``(C, K+1, C)`` for one-vs-one), merged by addition; scores on
+    the threshold grid give exactly the exact value.
+
+    Args:
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+        num_classes: number of classes (multiclass, required).
+        num_labels: number of labels (multilabel, required).
+        average: averaging over classes or labels (ignored for binary).
+        multi_class: ``"ovr"`` (default) or ``"ovo"`` (multiclass).
+        thresholds: ``None`` (exact), an int ``K`` or an increasing sequence (binned).
+        from_logits: apply a sigmoid (binary, multilabel) or softmax (multiclass) first.
+        ignore_index: target value whose elements are left out (weight 0).
+        kwargs: passed to :class:`torchmetrics.Metric`.
+
+    ``update(preds, target, sample_weight=None)`` takes the functional twin's inputs.
+
+    Example:
+        >>> import torch
+        >>> m = AUROC("binary")
+        >>> m.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 0]))
+        >>> m.update(torch.tensor([0.35, 0.8]), torch.tensor([1, 1]), torch.tensor([2.0, 1.0]))
+        >>> m.compute()
+        tensor(0.6667, dtype=torch.float64)
+    """
+
+    _kind = "auroc"
+
+
+class AveragePrecision(_Ranking):
+    """Weighted average precision, streaming; equals
+    ``sklearn.metrics.average_precision_score(sample_weight=...)``.
+
+    Step-wise ``Σ_k (R_k − R_{k−1})·P_k`` with ties entering together, as scikit-learn. Classes
+    or labels without weighted positives are left out of the average with a warning.
+    **Class-only weights do change AP.** Exact or binned as :class:`AUROC`; arguments are
+    those of :class:`AUROC` without ``multi_class``.
+
+    Example:
+        >>> import torch
+        >>> m = AveragePrecision("binary")
+        >>> m.update(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
+        >>> m.compute()
+        tensor(0.8333, dtype=torch.float64)
+    """
+
+    _kind = "ap"
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        average: str | None = "macro",
+        thresholds: int | Sequence[float] | Tensor | None = None,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            average=average,
+            multi_class="ovr",
+            thresholds=thresholds,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+            **kwargs,
+        )
+
+
+class _Probabilistic(Metric):
+    """Shared state handling for :class:`LogLoss` and :class:`BrierScore`: ``[Σ w·L, Σ w]``."""
+
+    is_differentiable = False
+    higher_is_better: bool | None = False
+    full_state_update = False
+    _kind = "log_loss"
+    total: Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task = check_task(task)
+        self.num_outputs = num_outputs(task, num_classes, num_labels)
+        self.num_classes = num_classes
+        self.num_labels = num_labels
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+        self.add_state("total", default=torch.zeros(2, dtype=_F64), dist_reduce_fx="sum")
+
+    def _format(self, preds: Any, target: Any, sample_weight: Any) -> tuple[Tensor, ...]:
+        return prob._format(
+            preds,
+            target,
+            sample_weight,
+            task=self.task,
+            num_classes=self.num_classes,
+            num_labels=self.num_labels,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+        )
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's weighted sums."""
+        p, t, w = self._format(preds, target, sample_weight)
+        fn = prob.log_loss_update if self._kind == "log_loss" else prob.brier_score_update
+        self.total += fn(self.task, p, t, w).to(self.total.device)
+
+    def compute(self) -> Tensor:
+        """``Σ w·L / Σ w`` (``nan`` with a warning when no weight was seen)."""
+        return prob._ratio(self.total, "log loss" if self._kind == "log_loss" else "Brier score")
+
+
+class LogLoss(_Probabilistic):
+    """Weighted log loss, streaming; equals ``sklearn.metrics.log_loss(sample_weight=...)``.
+
+    Clips probabilities at ``finfo(preds.dtype).eps`` and does not renormalise rows. See
+    :func:`weightwise.metrics.functional.log_loss`. **Class-only weights do change it.**
+
+    Args:
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (scored per element).
+        num_classes: number of classes (multiclass, required).
+        num_labels: number of labels (multilabel, required).
+        from_logits: apply a sigmoid (binary, multilabel) or softmax (multiclass) first.
+        ignore_index: target value whose elements are left out (weight 0).
+        kwargs: passed to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> m = LogLoss("binary")
+        >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))
+        >>> m.compute()
+        tensor(0.1643, dtype=torch.float64)
+    """
+
+    _kind = "log_loss"
+
+
+class BrierScore(_Probabilistic):
+    """Weighted Brier score, streaming; equals ``sklearn.metrics.brier_score_loss``.
+
+    Binary ``(p − t)²``; multiclass ``Σ_c (p_c − [y = c])²`` (scikit-learn's
+    ``scale_by_half=False``). **Class-only weights do change it.** Arguments as
+    :class:`LogLoss`.
+
+    Example:
+        >>> import torch
+        >>> m = BrierScore("binary")
+        >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))
+        >>> m.compute()
+        tensor(0.0250, dtype=torch.float64)
+    """
+
+    _kind = "brier"
+
+
+class CalibrationError(Metric):
+    """Weighted calibration error (ECE for ``norm="l1"``), streaming.
+
+    Keeps per-bin float64 sums ``[Σ w, Σ w·confidence, Σ w·accuracy]`` of ``n_bins``
+    equal-width bins. See :func:`weightwise.metrics.functional.calibration_error`.
+    **Class-only weights do change it.**
+
+    Args:
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (scored per element).
+        num_classes: number of classes (multiclass, required).
+        num_labels: number of labels (multilabel, required).
+        n_bins: number of bins (default 15, as torchmetrics).
+        norm: ``"l1"``, ``"l2"`` or ``"max"``.
+        from_logits: apply a sigmoid or softmax first.
+        ignore_index: target value whose elements are left out (weight 0).
+        kwargs: passed to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> m = CalibrationError("binary", n_bins=10)
+        >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))
+        >>> m.compute()
+        tensor(0.1500, dtype=torch.float64)
+    """
+
+    is_differentiable = False
+    higher_is_better: bool | None = False
+    full_state_update = False
+    bins: Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        n_bins: int = 15,
+        norm: str = "l1",
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task = check_task(task)
+        self.num_outputs = num_outputs(task, num_classes, num_labels)
+        self.num_classes = num_classes
+        self.num_labels = num_labels
+        self.n_bins, self.norm = prob.check_calibration_args(n_bins, norm)
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+        self.add_state(
+            "bins", default=torch.zeros(self.n_bins, 3, dtype=_F64), dist_reduce_fx="sum"
+        )
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's per-bin sums."""
+        p, t, w = prob._format(
+            preds,
+            target,
+            sample_weight,
+            task=self.task,
+            num_classes=self.num_classes,
+            num_labels=self.num_labels,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+        )
+        self.bins += prob.calibration_update(self.task, p, t, w, n_bins=self.n_bins).to(
+            self.bins.device
+        )
+
+    def compute(self) -> Tensor:
+        """The calibration error over everything seen since the last reset."""
+        return prob.calibration_compute(self.bins, norm=self.norm)
+
+
+class _AtK(Metric):
+    """Shared state for :class:`PrecisionAtK` and :class:`RecallAtK`."""
+
+    is_differentiable = False
+    higher_is_better: bool | None = True
+    full_state_update = False
+    _which = "precision"
+    total: Tensor
+
+    def __init__(
+        self,
+        k: int,
+        *,
+        num_labels: int | None = None,
+        from_logits: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.k = rk.check_k(k, num_labels)
+        self.num_labels = num_labels
+        self.from_logits = bool(from_logits)
+        self.add_state("total", default=torch.zeros(4, dtype=_F64), dist_reduce_fx="sum")
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's weighted sums."""
+        p, t, w = rk.format_at_k(
+            preds, target, sample_weight, num_labels=self.num_labels, from_logits=self.from_logits
+        )
+        rk.check_k(self.k, p.shape[1])
+        self.total += rk.at_k_update(p, t, w, k=self.k).to(self.total.device)
+
+    def compute(self) -> Tensor:
+        """The weighted mean over rows seen since the last reset."""
+        return rk.at_k_compute(self.total, which=self._which)
+
+
+class PrecisionAtK(_AtK):
+    """Weighted multi-label precision at ``k``, streaming.
+
+    See :func:`weightwise.metrics.functional.precision_at_k`: ``Σ_n w_n·hits_n / k / Σ_n w_n``,
+    the top ``k`` labels by score with ties to the lower label index; ``sample_weight`` weights
+    rows (``(N,)`` or a per-pixel map).
+
+    Args:
+        k: number of top-scored labels per row.
+        num_labels: number of labels (checked against the inputs when given).
+        from_logits: apply a sigmoid first (does not change the ranking).
+        kwargs: passed to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> m = PrecisionAtK(2)
+        >>> m.update(torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.7, 0.6]]),
+        ...          torch.tensor([[1, 0, 0], [1, 1, 0]]))
+        >>> m.compute()
+        tensor(0.5000, dtype=torch.float64)
+    """
+
+    _which = "precision"
+
+
+class RecallAtK(_AtK):
+    """Weighted multi-label recall at ``k``, streaming: ``Σ_n w_n·hits_n / |Y_n| / Σ_n w_n`` over
+    rows with at least one true label. See :class:`PrecisionAtK`.
+
+    Example:
+        >>> import torch
+        >>> m = RecallAtK(2)
+        >>> m.update(torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.7, 0.6]]),
+        ...          torch.tensor([[1, 0, 0], [1, 1, 0]]))
+        >>> m.compute()
+        tensor(0.7500, dtype=torch.float64)
+    """
+
+    _which = "recall"
