@@ -55,7 +55,11 @@ def main() -> None:
     dist.all_gather(gathered, share)
     results["gathered"] = gathered
     torch.save(results, os.path.join(out, f"rank{rank}.pt"))
+    dist.barrier()
     dist.destroy_process_group()
+    # Skip interpreter teardown: gloo's background threads can abort it after the work is done.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

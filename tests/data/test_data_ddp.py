@@ -3,10 +3,6 @@ disjoint in position and their union exactly the single-process draw (DECISIONS 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +10,7 @@ import pytest
 import torch
 from data_ddp_worker import CONFIGS, LABELS, WEIGHTS
 
+from ddp_util import run_ddp_workers
 from weightwise.data import (
     BalancedBatchSampler,
     ClassBalancedSampler,
@@ -25,29 +22,10 @@ HERE = Path(__file__).parent
 WORLD = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     out = tmp_path_factory.mktemp("data_ddp")
-    port = str(_free_port())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(HERE / "data_ddp_worker.py"), str(r), str(WORLD), port, str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for r in range(WORLD)
-    ]
-    for p in procs:
-        output, _ = p.communicate(timeout=300)
-        assert p.returncode == 0, output.decode()
+    run_ddp_workers(HERE / "data_ddp_worker.py", out, world=WORLD)
     return [torch.load(out / f"rank{r}.pt") for r in range(WORLD)]
 
 

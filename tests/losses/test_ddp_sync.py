@@ -3,52 +3,21 @@ gradient on the global batch (DECISIONS §1), for every reduction and uneven sha
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from ddp_cases import CASES, REDUCTIONS, compute_loss, make_batch, make_model
 
+from ddp_util import run_ddp_workers
+
 HERE = Path(__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _run_workers(out: Path) -> list[str]:
-    port = str(_free_port())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(HERE / "ddp_worker.py"), str(r), "2", port, str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for r in range(2)
-    ]
-    failures = []
-    for p in procs:
-        output, _ = p.communicate(timeout=300)
-        if p.returncode != 0:
-            failures.append(output.decode())
-    return failures
 
 
 @pytest.fixture(scope="module")
 def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     out = tmp_path_factory.mktemp("ddp")
-    failures = _run_workers(out)
-    if failures:  # one retry: the free port can be taken by another process in between
-        failures = _run_workers(out)
-    assert not failures, "\n".join(failures)
+    run_ddp_workers(HERE / "ddp_worker.py", out, world=2)
     return [torch.load(out / f"rank{r}.pt") for r in range(2)]
 
 

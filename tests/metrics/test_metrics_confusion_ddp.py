@@ -3,43 +3,21 @@ the padded duplicates carrying weight 0 (pytorch#25162)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from metrics_confusion_ddp_cases import DDP_CASES, global_data
 
+from ddp_util import run_ddp_workers
+
 HERE = Path(__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     out = tmp_path_factory.mktemp("ddp_metrics")
-    port = str(_free_port())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    worker = HERE / "metrics_confusion_ddp_worker.py"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(worker), str(r), "2", port, str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for r in range(2)
-    ]
-    for p in procs:
-        output, _ = p.communicate(timeout=300)
-        assert p.returncode == 0, output.decode()
+    run_ddp_workers(HERE / "metrics_confusion_ddp_worker.py", out, world=2)
     return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
 
 

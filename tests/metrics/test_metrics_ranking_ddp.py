@@ -4,10 +4,6 @@ value on the global data, with weight-0 padding on the shorter rank."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -15,33 +11,15 @@ import pytest
 import torch
 from metrics_ranking_cases import CASES, Case, global_data
 
+from ddp_util import run_ddp_workers
+
 HERE = Path(__file__).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def ddp_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     out = tmp_path_factory.mktemp("ddp_ranking")
-    port = str(_free_port())
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
-    worker = HERE / "metrics_ranking_ddp_worker.py"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(worker), str(r), "2", port, str(out)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for r in range(2)
-    ]
-    for p in procs:
-        output, _ = p.communicate(timeout=300)
-        assert p.returncode == 0, output.decode()
+    run_ddp_workers(HERE / "metrics_ranking_ddp_worker.py", out, world=2)
     return [torch.load(out / f"rank{r}.pt") for r in range(2)]
 
 

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,10 +34,18 @@ class UserError(Exception):
     """A mistake in how the command was called; its message is shown as ``error: <message>``."""
 
 
-def _fail(message: str) -> None:
+def error_line(message: str) -> str:
+    """``message`` as the one ``error: …`` line the command prints for a user's mistake."""
     line = " ".join(str(message).split())
-    sys.stderr.write(f"error: {line}\n")
-    sys.stderr.flush()
+    return f"error: {line}\n"
+
+
+def _fail(message: str) -> None:
+    from ._distributed import is_quiet_rank
+
+    if not is_quiet_rank():  # under torchrun, rank 0 alone says it; every rank exits 2
+        sys.stderr.write(error_line(message))
+        sys.stderr.flush()
     sys.exit(USAGE_EXIT_CODE)
 
 
@@ -260,12 +269,80 @@ def compare_command(
     """Train the same model with every weighting strategy and compare them on your data.
 
     Writes results.json, report.html and PNG figures into --out, and prints a ranked table.
+
+    Under ``torchrun --nproc-per-node W -m weightwise compare …`` every strategy trains with
+    DistributedDataParallel: each rank takes its share of the same global batches, losses use
+    ``sync=True``, and evaluation is sharded and gathered; rank 0 alone prints and writes.
     """
+    from . import _distributed
+
+    def prepare() -> _CompareJob:
+        return _prepare_compare(
+            data=data,
+            target=target,
+            weight_column=weight_column,
+            time_column=time_column,
+            half_life=half_life,
+            val_data=val_data,
+            test_data=test_data,
+            impute=impute,
+            dataset=dataset,
+            imbalance_ratio=imbalance_ratio,
+            strategies=strategies,
+            epochs=epochs,
+            seed=seed,
+            batch_size=batch_size,
+            lr=lr,
+            model=model,
+            hidden=hidden,
+            cost_matrix=cost_matrix,
+            out=out,
+        )
+
+    ctx = _distributed.init_from_env()
+    if ctx is None:
+        _run_compare_job(prepare(), None)
+        return
+    with _distributed.session(ctx):
+        job = ctx.agree(prepare)
+        _run_compare_job(job, ctx)
+
+
+@dataclass(frozen=True)
+class _CompareJob:
+    prepared: Any
+    cfg: Any
+    out_dir: Path
+
+
+def _prepare_compare(
+    *,
+    data: Path | None,
+    target: str | None,
+    weight_column: str | None,
+    time_column: str | None,
+    half_life: float | None,
+    val_data: Path | None,
+    test_data: Path | None,
+    impute: str | None,
+    dataset: str,
+    imbalance_ratio: float | None,
+    strategies: str,
+    epochs: int,
+    seed: int,
+    batch_size: int,
+    lr: float,
+    model: str,
+    hidden: str,
+    cost_matrix: Path | None,
+    out: Path | None,
+) -> _CompareJob:
+    """Check the options and load the data: every user's mistake is raised here."""
     import time
 
     import numpy as np
 
-    from ._compare import STRATEGIES, CompareConfig, parse_hidden, parse_strategies, run_compare
+    from ._compare import CompareConfig, parse_hidden, parse_strategies
     from ._compare_data import BUILTIN_DATASETS, load_builtin, load_user_data
 
     try:
@@ -349,11 +426,23 @@ def compare_command(
     out_dir = out
     if out_dir is None:
         out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
+    return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
 
+
+def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
+    """Train, write the outputs and print the table (rank 0 alone under torchrun)."""
+    import time
+
+    from ._compare import STRATEGIES, run_compare
+
+    prepared, cfg, out_dir = job.prepared, job.cfg, job.out_dir
+    chosen, epochs, rank_by = cfg.strategies, cfg.epochs, cfg.rank_by
+    costs = cfg.cost_matrix
+    main_rank = ctx is None or ctx.is_main
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=not main_rank)
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description:<18}"),
@@ -362,16 +451,25 @@ def compare_command(
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=not main_rank,
     ) as progress:
         tasks = {n: progress.add_task(n, total=epochs) for n in chosen}
         results = run_compare(
-            prepared, cfg, on_epoch=lambda n, e: progress.update(tasks[n], completed=e + 1)
+            prepared,
+            cfg,
+            on_epoch=lambda n, e: progress.update(tasks[n], completed=e + 1),
+            dist=ctx,
         )
     elapsed = time.perf_counter() - started
 
     from ._report import write_outputs
 
-    paths = write_outputs(results, out_dir)
+    if ctx is None:
+        paths = write_outputs(results, out_dir)
+    else:  # rank 0 writes; a failure there (a read-only --out) fails every rank alike
+        paths = ctx.agree(lambda: write_outputs(results, out_dir) if ctx.is_main else {})
+        if not ctx.is_main:
+            return
 
     from rich.table import Table
 

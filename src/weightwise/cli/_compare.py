@@ -11,11 +11,14 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from ._distributed import DistContext
 
 __all__ = [
     "DEFAULT_STRATEGIES",
@@ -122,9 +125,11 @@ LDAM_SCALE = 30.0
 
 
 def _strategy_parts(
-    name: str, counts: np.ndarray, cfg: CompareConfig
+    name: str, counts: np.ndarray, cfg: CompareConfig, *, sync: bool = False
 ) -> tuple[LossFn, float | None, np.ndarray]:
     """The loss, the sampler's class power (``None``: plain shuffling) and the implied prior.
+
+    ``sync=True`` gives the loss of a DDP rank (DECISIONS §1): ``W · Σ_local ω·L / D_global``.
 
     LDAM trains ``scale · logits`` (Cao et al.'s ``s = 30``); its scores are scaled alike at
     evaluation (see :func:`_eval_logits`).
@@ -150,7 +155,7 @@ def _strategy_parts(
         return torch.as_tensor(class_weights(counts=counts, scheme=scheme), dtype=torch.float32)
 
     def ce(cw: torch.Tensor | None) -> LossFn:
-        return lambda x, y, s, e: cross_entropy(x, y, sample_weight=s, class_weight=cw)
+        return lambda x, y, s, e: cross_entropy(x, y, sample_weight=s, class_weight=cw, sync=sync)
 
     if name in ("none", "posthoc_adjusted"):
         return ce(None), None, prior if name == "none" else uniform
@@ -158,11 +163,17 @@ def _strategy_parts(
         cw = cw_of(name)
         return ce(cw), None, _normalise(prior * cw.double().numpy())
     if name == "focal":
-        return (lambda x, y, s, e: focal_loss(x, y, gamma=2.0, sample_weight=s)), None, prior
+        return (
+            (lambda x, y, s, e: focal_loss(x, y, gamma=2.0, sample_weight=s, sync=sync)),
+            None,
+            prior,
+        )
     if name == "cb_focal":
         cw = cw_of("effective")
         return (
-            lambda x, y, s, e: focal_loss(x, y, gamma=2.0, sample_weight=s, class_weight=cw),
+            lambda x, y, s, e: focal_loss(
+                x, y, gamma=2.0, sample_weight=s, class_weight=cw, sync=sync
+            ),
             None,
             _normalise(prior * cw.double().numpy()),
         )
@@ -172,7 +183,9 @@ def _strategy_parts(
         return ce(None), 0.5, _normalise(np.sqrt(n))
     if name == "logit_adjusted":
         return (
-            lambda x, y, s, e: logit_adjusted_cross_entropy(x, y, counts=counts, sample_weight=s),
+            lambda x, y, s, e: logit_adjusted_cross_entropy(
+                x, y, counts=counts, sample_weight=s, sync=sync
+            ),
             None,
             uniform,
         )
@@ -183,7 +196,7 @@ def _strategy_parts(
         def ldam(x: torch.Tensor, y: torch.Tensor, s: torch.Tensor | None, e: int) -> torch.Tensor:
             cw = torch.as_tensor(drw.class_weight(e), dtype=torch.float32)
             return ldam_loss(
-                x, y, counts=counts, sample_weight=s, class_weight=cw, scale=LDAM_SCALE
+                x, y, counts=counts, sample_weight=s, class_weight=cw, scale=LDAM_SCALE, sync=sync
             )
 
         cw_final = np.asarray(drw.class_weight(switch), dtype=np.float64)
@@ -198,13 +211,17 @@ def _normalise(p: np.ndarray) -> np.ndarray:
 def _batches(
     n: int, labels: np.ndarray, power: float | None, cfg: CompareConfig, epoch: int
 ) -> list[np.ndarray]:
+    """The epoch's global batches: positions ``k·B … (k+1)·B − 1`` of one global order."""
     if power is None:
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
         order = torch.randperm(n, generator=g).numpy()
     else:
         from weightwise.data import ClassBalancedSampler
 
-        sampler = ClassBalancedSampler(labels, power=power, num_samples=n, seed=cfg.seed)
+        # The global draw on every rank (rank 0 of 1); a DDP rank shards each global batch.
+        sampler = ClassBalancedSampler(
+            labels, power=power, num_samples=n, seed=cfg.seed, rank=0, world_size=1
+        )
         sampler.set_epoch(epoch)
         order = np.fromiter(iter(sampler), dtype=np.int64, count=n)
     return [order[i : i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
@@ -310,8 +327,15 @@ def run_strategy(
     init_state: dict[str, torch.Tensor],
     *,
     on_epoch: Callable[[int], None] | None = None,
+    dist: DistContext | None = None,
 ) -> dict[str, Any]:
-    """Train one strategy and evaluate it; the result goes into ``results.json`` as is."""
+    """Train one strategy and evaluate it; the result goes into ``results.json`` as is.
+
+    With ``dist`` (a ``torchrun`` rank), the model is wrapped in DistributedDataParallel, each
+    rank trains on its share of every global batch with ``sync=True`` losses, and the
+    evaluation scores are computed on evaluation shares and gathered; every value recorded is
+    the global one, as one process computes it (to float tolerance).
+    """
     from weightwise.decision import prior_correction
 
     counts = data.counts
@@ -319,6 +343,18 @@ def run_strategy(
     torch.manual_seed(cfg.seed)
     model = build_model(data.X_train.shape[1], data.num_classes, cfg)
     model.load_state_dict(copy.deepcopy(init_state))
+    device = torch.device("cpu") if dist is None else dist.device
+    net: nn.Module = model
+    train_loss_fn = loss_fn
+    logits_of: Callable[[nn.Module, torch.Tensor], torch.Tensor] = _logits
+    if dist is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model.to(device)
+        ids = [dist.local_rank] if device.type == "cuda" else None
+        net = DistributedDataParallel(model, device_ids=ids)
+        train_loss_fn = _strategy_parts(name, counts, cfg, sync=True)[0]
+        logits_of = dist.gather_logits
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     Xtr, ytr = torch.from_numpy(data.X_train), torch.from_numpy(data.y_train)
@@ -328,22 +364,33 @@ def run_strategy(
     wva = None if data.w_val is None else torch.from_numpy(data.w_val).float()
     wte = None if data.w_test is None else torch.from_numpy(data.w_test).float()
     prior = counts / counts.sum()
+    # Training tensors on the rank's device (the same tensors on CPU); evaluation stays on CPU.
+    Xtr_d, ytr_d, Xva_d, Xte_d = (t.to(device) for t in (Xtr, ytr, Xva, Xte))
+    wtr_d = None if wtr is None else wtr.to(device)
 
     history: list[dict[str, Any]] = []
     for epoch in range(cfg.epochs):
-        total, seen = 0.0, 0
+        batch_losses: list[float] = []
+        batch_sizes: list[int] = []
         for idx_np in _batches(len(ytr), data.y_train, power, cfg, epoch):
-            idx = torch.from_numpy(idx_np)
-            s = None if wtr is None else wtr[idx]
-            loss = loss_fn(model(Xtr[idx]), ytr[idx], s, epoch)
+            local = idx_np if dist is None else np.ascontiguousarray(dist.shard(idx_np))
+            idx = torch.from_numpy(local).to(device)
+            s = None if wtr_d is None else wtr_d[idx]
+            loss = train_loss_fn(net(Xtr_d[idx]), ytr_d[idx], s, epoch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
-            seen += len(idx)
+            batch_losses.append(loss.item())
+            batch_sizes.append(len(idx_np))
+        if dist is not None:  # a rank's synced loss is not the global one; their mean is
+            batch_losses = dist.mean_over_ranks(batch_losses)
+        total, seen = 0.0, 0
+        for value, size in zip(batch_losses, batch_sizes, strict=True):
+            total += value * size
+            seen += size
         with torch.no_grad():
-            ltr = _eval_logits(name, _logits(model, Xtr), prior)
-            raw_va = _logits(model, Xva)
+            ltr = _eval_logits(name, logits_of(model, Xtr_d), prior)
+            raw_va = logits_of(model, Xva_d)
             lva = _eval_logits(name, raw_va, prior)
             from weightwise.metrics import functional as M
 
@@ -367,7 +414,7 @@ def run_strategy(
         if on_epoch is not None:
             on_epoch(epoch)
 
-    logits = _eval_logits(name, _logits(model, Xte), prior)
+    logits = _eval_logits(name, logits_of(model, Xte_d), prior)
     probs = torch.softmax(logits.double(), dim=1)
     target_prior = np.full(data.num_classes, 1.0 / data.num_classes)
     corrected = torch.as_tensor(
@@ -394,11 +441,14 @@ def run_compare(
     cfg: CompareConfig,
     *,
     on_epoch: Callable[[str, int], None] | None = None,
+    dist: DistContext | None = None,
 ) -> dict[str, Any]:
     """Run every strategy of ``cfg`` on ``data`` and return the ``results.json`` object.
 
     Every strategy starts from the same initial weights (drawn once from ``cfg.seed``) and
     sees the same epochs, batch size and optimiser; the same seed gives the same numbers.
+    ``dist`` (from ``torchrun``) trains each strategy on ``W`` ranks; ``cfg.batch_size`` stays
+    the *global* batch size, so the result equals the 1-process one to float tolerance.
     """
     unknown = [s for s in cfg.strategies if s not in STRATEGIES]
     if unknown:
@@ -408,20 +458,23 @@ def run_compare(
     # numbers do not depend on how many cores the machine has.
     torch.set_num_threads(1)
     try:
-        return _run_all(data, cfg, on_epoch)
+        return _run_all(data, cfg, on_epoch, dist)
     finally:
         torch.set_num_threads(threads)
 
 
 def _run_all(
-    data: CompareData, cfg: CompareConfig, on_epoch: Callable[[str, int], None] | None
+    data: CompareData,
+    cfg: CompareConfig,
+    on_epoch: Callable[[str, int], None] | None,
+    dist: DistContext | None = None,
 ) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     init_state = build_model(data.X_train.shape[1], data.num_classes, cfg).state_dict()
     strategies: dict[str, Any] = {}
     for name in cfg.strategies:
         cb = None if on_epoch is None else (lambda e, n=name: on_epoch(n, e))
-        strategies[name] = run_strategy(name, data, cfg, init_state, on_epoch=cb)
+        strategies[name] = run_strategy(name, data, cfg, init_state, on_epoch=cb, dist=dist)
     ranking = rank_strategies(strategies, cfg.rank_by)
     return {
         "schema_version": 1,
@@ -446,6 +499,7 @@ def _run_all(
             "model": cfg.model,
             "hidden": list(cfg.hidden) if cfg.model == "mlp" else [],
             "rank_by": cfg.rank_by,
+            "world_size": 1 if dist is None else dist.world_size,
         },
         "ranking": ranking,
         "strategies": strategies,
