@@ -20,7 +20,8 @@ def _blocks() -> list[str]:
 
 
 def test_keras_example_fits_with_pixel_sample_weight():
-    keras = pytest.importorskip("keras")
+    import keras  # a dev dependency (KERAS_BACKEND is set above): fail, never skip
+
     if keras.backend.backend() != "torch":
         pytest.skip("the example is tested with KERAS_BACKEND=torch")
     text = DOC.read_text()
@@ -40,9 +41,9 @@ def test_keras_example_fits_with_pixel_sample_weight():
 def test_keras_loss_with_pixel_weights_is_weightwise_mean():
     # The claim of the page: Keras' default reduction with a per-pixel sample_weight is
     # Σ w·L / (number of pixels), weightwise's reduction="mean".
-    keras = pytest.importorskip("keras")
     import torch
 
+    import keras  # a dev dependency (KERAS_BACKEND is set above): fail, never skip
     from weightwise.losses import cross_entropy
     from weightwise.weights import pixel_sample_weight
 

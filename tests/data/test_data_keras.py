@@ -10,11 +10,12 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-keras = pytest.importorskip("keras")
+import keras  # a dev dependency, imported after KERAS_BACKEND: fail, never skip
+
 if keras.backend.backend() != "torch":
     pytest.skip("Keras is not on the torch backend", allow_module_level=True)
 
-from weightwise.data import WeightedDataset  # noqa: E402
+from weightwise.data import WeightedDataset
 
 # Keras' torch backend calls np.array(x, copy=False) internally (its warning, not ours).
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

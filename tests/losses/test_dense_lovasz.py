@@ -157,7 +157,10 @@ def test_lovasz_softmax_none_and_class_list_and_class_weight():
     got = lovasz_softmax_loss(logits, target, classes="all", class_weight=cw)
     assert got.item() == pytest.approx((per_class * cw).sum().item() / 6.0, rel=1e-12)
     per_image = lovasz_softmax_loss(logits, target, per_image=True, reduction="none")
-    assert per_image.shape == (3,)
+    assert per_image.shape == (logits.shape[0],)
+    for i in range(logits.shape[0]):
+        ref = np_lovasz_softmax_flat(probas[i].reshape(3, -1).T, target.numpy()[i].reshape(-1))
+        assert per_image[i].item() == pytest.approx(ref, rel=1e-10)
 
 
 def test_mask_sample_weight_equals_ignore_and_other_values_raise():

@@ -196,10 +196,37 @@ def test_generalized_dice_class_weight_multiplies_w_and_no_gradient_through_w():
     ref = np.mean(1 - num / den)
     got = generalized_dice_loss(logits, target, class_weight=cw, smooth=0.0)
     assert got.item() == pytest.approx(float(ref), rel=1e-10)
-    soft = torch.nn.functional.one_hot(target, C).movedim(-1, 1).double().requires_grad_(True)
-    generalized_dice_loss(logits, soft, smooth=0.0).backward()
-    # the target enters I and G; w is detached, so only those paths carry gradient
-    assert soft.grad is not None and torch.isfinite(soft.grad).all()
+    # Gradient with respect to a soft target: Sudre's loss written out in torch, with
+    # w_c = cw_c / G_c² computed from the target but detached ("carries no gradient").
+    onehot = torch.nn.functional.one_hot(target, C).movedim(-1, 1).double()
+    assert (onehot.sum((2, 3)) > 0).all()  # every class present in every sample: w finite
+    smooth = 1e-5
+
+    def reference(z, soft, detach):
+        pr = torch.softmax(z, 1).reshape(N, C, -1)
+        gt = soft.reshape(N, C, -1)
+        big_g = gt.sum(-1)
+        w = cw / (big_g.detach() if detach else big_g) ** 2
+        num = 2 * (w * (pr * gt).sum(-1)).sum(-1) + smooth
+        den = (w * (pr.sum(-1) + big_g)).sum(-1) + smooth
+        return (1 - num / den).mean()  # pooling="sample", reduction="mean"
+
+    def grads(fn):
+        z = logits.clone().requires_grad_(True)
+        soft = onehot.clone().requires_grad_(True)
+        fn(z, soft).backward()
+        return z.grad, soft.grad
+
+    got_z, got_soft = grads(
+        lambda z, soft: generalized_dice_loss(z, soft, class_weight=cw, smooth=smooth)
+    )
+    ref_z, ref_soft = grads(lambda z, soft: reference(z, soft, detach=True))
+    _, through_w = grads(lambda z, soft: reference(z, soft, detach=False))
+    torch.testing.assert_close(got_soft, ref_soft, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(got_z, ref_z, rtol=1e-6, atol=1e-6)
+    # a w that carried gradient gives a different target gradient (here by ~2e-3), so the
+    # comparison above fails if the library stops detaching w
+    assert not torch.allclose(through_w, ref_soft, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("fn", [tversky_loss, focal_tversky_loss, generalized_dice_loss])
