@@ -105,10 +105,12 @@ def check_finite_nonnegative(
     if isinstance(x, torch.Tensor):
         if x.numel() == 0:
             return
-        # Fast path: one min and one sum (a NaN makes the min NaN, an inf makes the sum inf);
-        # the elementwise mask is only built to report the first bad position.
+        # Fast path: one aminmax and one host sync (a NaN propagates into both, so `lo >= 0`
+        # fails; +inf makes `hi` infinite); the elementwise mask is only built to report the
+        # first bad position.
         if x.is_floating_point():
-            if bool(x.min() >= 0) and bool(torch.isfinite(x.sum())):
+            lo, hi = torch.aminmax(x)
+            if bool((lo >= 0) & (hi < float("inf"))):
                 return
             bad = ~torch.isfinite(x) | (x < 0)
         else:
@@ -142,7 +144,7 @@ def check_in_range(
     if target.numel() == 0:
         return
     lo, hi = torch.aminmax(target)
-    if int(lo) >= 0 and int(hi) < num_classes:
+    if bool((lo >= 0) & (hi < num_classes)):
         return
     bad = (target < 0) | (target >= num_classes)
     if ignore_index is not None:

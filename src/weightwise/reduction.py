@@ -53,6 +53,7 @@ __all__ = [
     "reduce_loss",
     "reduce_weighted",
     "reduction_factor",
+    "reduction_terms",
 ]
 
 Reduction = Literal["mean", "weighted_mean", "nonzero_mean", "sum", "none"]
@@ -180,7 +181,7 @@ def _safe_denominator(denom: torch.Tensor) -> torch.Tensor:
     return torch.where(denom > 0, denom, torch.ones_like(denom))
 
 
-def reduction_factor(
+def reduction_terms(
     omega: torch.Tensor | None,
     *,
     reduction: str,
@@ -190,20 +191,22 @@ def reduction_factor(
     sync: SyncArg = False,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """The scalar ``f`` with ``loss = f · Σ ω·L`` for every reduction but ``"none"``.
+) -> tuple[float, torch.Tensor]:
+    """``(W, D)`` with ``loss = W · Σ ω·L / D`` for every reduction but ``"none"``.
 
-    This is the one definition of the reductions: :func:`reduce_weighted` multiplies the sum
-    of the weighted element losses by it, and the fused losses fold it into one coefficient per
-    element, ``c_e = s_e · f``, before computing ``Σ c_e·A_e`` and ``c_e·∇A_e`` in one pass.
+    This is the one definition of the reductions: :func:`reduce_weighted` divides the sum of
+    the weighted element losses by ``D`` (and multiplies by ``W``), and the fused losses fold
+    both into one coefficient per element, ``c_e = s_e · W / D``, before computing
+    ``Σ c_e·A_e`` and ``c_e·∇A_e`` in one pass. ``D`` is returned rather than ``1/D`` so that a
+    tiny (subnormal) denominator divides exactly instead of overflowing to an infinite factor.
 
     * ``"sum"``: ``f = 1`` (``W`` under sync);
     * ``"mean"``: ``f = 1 / N`` with ``N = count`` (default ``numel``);
     * ``"weighted_mean"``: ``f = 1 / Σ ω`` (or ``1 / denominator``);
     * ``"nonzero_mean"``: ``f = 1 / #{ω ≠ 0}``;
     * with ``omega=None`` every mean divides by ``N``;
-    * a zero denominator gives ``f = 1`` (the sum is then 0: every ``ω`` is 0), never inf;
-    * under sync the denominator is all-reduced without gradient and ``f = W / D_global``.
+    * a zero denominator is replaced by 1 (the sum is then 0: every ``ω`` is 0), never inf;
+    * under sync the denominator is all-reduced without gradient: ``(W, D_global)``.
     """
     _check_reduction(reduction)
     if reduction == "none":
@@ -211,7 +214,7 @@ def reduction_factor(
     do_sync, group = _sync_group(sync)
     world = dist.get_world_size(group) if do_sync else 1
     if reduction == "sum":
-        return torch.tensor(float(world), dtype=dtype, device=device)
+        return float(world), torch.ones((), dtype=dtype, device=device)
 
     denom: torch.Tensor
     if reduction == "mean" or (omega is None and denominator is None):
@@ -231,8 +234,33 @@ def reduction_factor(
     if do_sync:
         global_denom = denom.detach().clone()
         dist.all_reduce(global_denom, op=dist.ReduceOp.SUM, group=group)
-        return world / _safe_denominator(global_denom)
-    return 1 / _safe_denominator(denom)
+        return float(world), _safe_denominator(global_denom)
+    return 1.0, _safe_denominator(denom)
+
+
+def reduction_factor(
+    omega: torch.Tensor | None,
+    *,
+    reduction: str,
+    numel: int,
+    count: int | torch.Tensor | None = None,
+    denominator: torch.Tensor | float | None = None,
+    sync: SyncArg = False,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """The scalar ``f = W / D`` with ``loss = f · Σ ω·L`` (see :func:`reduction_terms`)."""
+    world, denom = reduction_terms(
+        omega,
+        reduction=reduction,
+        numel=numel,
+        count=count,
+        denominator=denominator,
+        sync=sync,
+        dtype=dtype,
+        device=device,
+    )
+    return world / denom
 
 
 def reduce_weighted(
@@ -256,7 +284,14 @@ def reduce_weighted(
     if reduction == "none":
         return weighted
     total = weighted.sum()
-    factor = reduction_factor(
+    if reduction == "sum" and not _sync_group(sync)[0]:
+        return total
+    if reduction == "mean" and not _sync_group(sync)[0] and not isinstance(count, torch.Tensor):
+        # A Python count: divide by it directly (no tensor round trip; N = 0 only when there are
+        # no elements, and then the sum is 0).
+        n = weighted.numel() if count is None else int(count)
+        return total / n if n > 0 else total
+    world, denom = reduction_terms(
         omega,
         reduction=reduction,
         numel=weighted.numel(),
@@ -266,7 +301,7 @@ def reduce_weighted(
         dtype=total.dtype,
         device=total.device,
     )
-    return total * factor
+    return total / denom if world == 1.0 else world * total / denom
 
 
 def reduce_loss(

@@ -23,7 +23,7 @@ from ..reduction import (
     _check_reduction,
     broadcast_weight,
     reduce_weighted,
-    reduction_factor,
+    reduction_terms,
 )
 from ._fused import fused_binary_cross_entropy, fused_cross_entropy, use_fused
 
@@ -130,6 +130,10 @@ def cross_entropy(
         )
 
     valid: torch.Tensor | None = None  # None: every element counts
+    # Only the ratio reductions read ω itself; "mean" and "sum" need just the weighted losses,
+    # whose class weights F.cross_entropy applies (so κ is not gathered for them).
+    need_omega = reduction in ("weighted_mean", "nonzero_mean")
+    kappa = None
     if soft:
         if tuple(target.shape) != tuple(logits.shape):
             raise ValueError(
@@ -143,8 +147,7 @@ def cross_entropy(
             )
         target = target.to(logits.dtype)
         check_soft_target(target, class_dim=1)
-        kappa: torch.Tensor | None = None
-        if cw is not None:
+        if cw is not None and need_omega:
             shape = [1] * logits.dim()
             shape[1] = num_classes
             # κ from the unsmoothed targets: one-hot soft targets then equal hard targets.
@@ -163,21 +166,24 @@ def cross_entropy(
         check_in_range(target, num_classes, name="target", ignore_index=ignore_index)
         if ignore_index is None:
             safe_t = target
-            kappa = None if cw is None else cw[target]
+            kappa = cw[target] if cw is not None and need_omega else None
         else:
             valid = target != ignore_index
             safe_t = torch.where(valid, target, torch.zeros_like(target))
-            mask = valid.to(logits.dtype)
-            kappa = mask if cw is None else cw[safe_t] * mask
+            if need_omega:
+                mask = valid.to(logits.dtype)
+                kappa = mask if cw is None else cw[safe_t] * mask
     count: int | torch.Tensor = grid_numel(grid) if valid is None else valid.sum()
 
     s: torch.Tensor | None = None
     if sample_weight is not None:
         s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
-    omega = kappa if s is None else (s if kappa is None else s * kappa)
+    omega: torch.Tensor | None = None
+    if need_omega:
+        omega = kappa if s is None else (s if kappa is None else s * kappa)
 
     if use_fused(fused, logits, reduction, s, cw, target if soft else None):
-        factor = reduction_factor(
+        world, denom = reduction_terms(
             None if omega is None else omega.detach(),
             reduction=reduction,
             numel=grid_numel(grid),
@@ -186,7 +192,8 @@ def cross_entropy(
             dtype=logits.dtype,
             device=logits.device,
         )
-        coef = factor.expand(grid) if s is None else s * factor
+        base = torch.ones(grid, dtype=logits.dtype, device=logits.device) if s is None else s
+        coef = (base if world == 1.0 else base * world) / denom
         if valid is not None:
             coef = coef * valid.to(logits.dtype)
         return fused_cross_entropy(logits, safe_t, coef, cw, label_smoothing, soft=soft)
@@ -311,7 +318,7 @@ def binary_cross_entropy(
             kp = target if pw is None else pw * target
             kn = (1 - target) if nw is None else nw * (1 - target)
             omega_d = kp + kn if s is None else s * (kp + kn)
-        factor = reduction_factor(
+        world, denom = reduction_terms(
             omega_d,
             reduction=reduction,
             numel=logits.numel(),
@@ -319,7 +326,12 @@ def binary_cross_entropy(
             dtype=logits.dtype,
             device=logits.device,
         )
-        coef = factor.expand(logits.shape) if s is None else s * factor
+        if s is None:
+            coef = (torch.full((), world, dtype=logits.dtype, device=logits.device) / denom).expand(
+                logits.shape
+            )
+        else:
+            coef = (s if world == 1.0 else s * world) / denom
         return fused_binary_cross_entropy(logits, target, coef, pw, nw)
 
     # softplus(-x) = -log σ(x), softplus(x) = -log(1-σ(x)): stable for any x.

@@ -8,9 +8,9 @@ one preallocated logits-sized buffer. Only that buffer is kept for the backward 
 it by the incoming scalar gradient (and usually returns it without a copy). Peak extra memory is
 one gradient plus one chunk of temporaries.
 
-Reductions go through :func:`weightwise.reduction.reduction_factor`: the contract turns sample
+Reductions go through :func:`weightwise.reduction.reduction_terms`: the contract turns sample
 weights, ignored elements, the reduction and ``sync`` into one coefficient per element,
-``c_e = s_e · f``, and the kernels compute ``Σ c_e·A_e`` and ``c_e·∇A_e``, where ``A_e`` is the
+``c_e = s_e · W / D``, and the kernels compute ``Σ c_e·A_e`` and ``c_e·∇A_e``, where ``A_e`` is the
 element's class-weighted loss (``κ`` and label smoothing inside). The fused and reference paths
 therefore share the definition of every reduction.
 
@@ -203,7 +203,7 @@ def fused_cross_entropy(
 
     ``logits`` ``(N, C, d...)``; ``target`` class indices ``(N, d...)`` (ignored elements
     replaced by a valid index and given ``c_e = 0``) or probabilities of the logits' shape;
-    ``coef`` ``(N, d...)``, the per-element coefficient ``c_e = s_e·f``.
+    ``coef`` ``(N, d...)``, the per-element coefficient ``c_e = s_e·W/D``.
     """
     out: torch.Tensor = _FusedCrossEntropy.apply(
         logits.contiguous(), target, coef.contiguous(), class_weight, float(smoothing), soft
