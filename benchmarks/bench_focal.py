@@ -24,10 +24,17 @@ Method:
     by the C allocator and handed back on free, so the inputs' construction does not hide
     later peaks.
   * Ratios are ours / composition; the issue's goal is <= 0.6 for time and <= 0.5 for memory.
+  * Threads: ``--threads N`` sets torch's intra-op threads in the children. Our losses work in
+    cache-sized blocks, so they run more (smaller) parallel regions than the compositions; on an
+    oversubscribed machine every region's thread barrier can wait for a descheduled thread
+    (several ms each), which penalises them far more than the few large ops of the
+    compositions. ``--threads 1`` compares the arithmetic per core without that effect; check
+    the machine's load (``uptime``) before trusting multi-threaded figures.
 
 Run:
   .venv/bin/python benchmarks/bench_focal.py            # the issue's sizes
   .venv/bin/python benchmarks/bench_focal.py --quick    # small sizes, few repeats (smoke run)
+  .venv/bin/python benchmarks/bench_focal.py --threads 1
 """
 
 from __future__ import annotations

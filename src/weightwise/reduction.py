@@ -69,7 +69,8 @@ def _as_tensor(x: Any, *, like: torch.Tensor) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         t = x
     else:
-        t = torch.as_tensor(np.asarray(x) if not isinstance(x, (int, float)) else x)
+        # Straight to the target dtype: float32 first would round a float64 weight.
+        t = torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=like.dtype)
     if not t.is_floating_point():
         t = t.to(like.dtype)
     return t.to(device=like.device, dtype=like.dtype)

@@ -366,3 +366,17 @@ def test_value_checks_can_be_switched_off():
             )
     finally:
         weightwise.set_checks(True)
+
+
+def test_python_number_weights_keep_float64_precision():
+    # Lists and floats convert straight to the logits' dtype (no float32 rounding on the way).
+    logits, target, _, _ = _data((3, 2), seed=11)
+    kw = {"reduction": "sum"}
+    as_lists = cross_entropy(
+        logits, target, sample_weight=[0.3, 0.1, 0.7], class_weight=[0.3, 0.9], **kw
+    )
+    as_f64 = cross_entropy(
+        logits, target, sample_weight=torch.tensor([0.3, 0.1, 0.7], dtype=torch.float64),
+        class_weight=torch.tensor([0.3, 0.9], dtype=torch.float64), **kw,
+    )  # fmt: skip
+    assert as_lists.item() == as_f64.item()

@@ -263,9 +263,12 @@ def test_any_of_bad_input():
         any_of_cross_entropy(x, torch.full((3, 4), 2))
     with pytest.raises(ValueError, match=r"mode must be 'marginal' or 'max'; got 'min'"):
         any_of_cross_entropy(x, torch.ones(3, 4, dtype=torch.bool), mode="min")
-    # 0/1 integers are accepted
-    ok = any_of_cross_entropy(x, torch.ones(3, 4, dtype=torch.long))
-    assert torch.isfinite(ok)
+    # 0/1 integers are accepted and mean the same as the boolean mask; a set holding every
+    # class has -log Σ_{c∈S} p_c = -log 1 = 0.
+    as_int = any_of_cross_entropy(x, torch.ones(3, 4, dtype=torch.long))
+    as_bool = any_of_cross_entropy(x, torch.ones(3, 4, dtype=torch.bool))
+    assert as_int.item() == as_bool.item()
+    assert as_bool.item() == pytest.approx(0.0, abs=1e-6)
 
 
 # ---- LDAM and deferred re-weighting --------------------------------------------------------

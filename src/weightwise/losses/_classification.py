@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,7 +35,9 @@ _TORCH_IGNORE = -100
 
 
 def _as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x)
+    # Python numbers and lists convert straight to the logits' dtype: going through torch's
+    # default float32 first would round a float64 weight.
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=like.dtype)
     if t.is_complex():
         raise ValueError(f"{name} must be real; got dtype {t.dtype}")
     return t.to(device=like.device, dtype=like.dtype)

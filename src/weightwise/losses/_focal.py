@@ -3,10 +3,11 @@
 Both losses run through a custom :class:`torch.autograd.Function` with an analytic backward
 pass. Autograd on the textbook composition keeps every intermediate (``log_softmax``, ``p``,
 ``p_t``, ``(1-p_t)**γ``, ...) alive until backward; these functions keep only the logits and
-the target (and, for the softmax loss, one log-sum-exp per element), recompute what they need
-in backward, and process the logits in row chunks so that temporaries stay small. The weights
-and the reduction are applied outside the function, by :mod:`weightwise.reduction`, so their
-semantics stay the same as in every other loss.
+the target (and, for the softmax loss, ``log p_y`` per element), recompute what they need in
+backward, and process the logits in blocks of ``_CHUNK_ELEMENTS`` per thread with preallocated
+buffers, so that temporaries stay small and in cache. The weights and the reduction are applied
+outside the function, by :mod:`weightwise.reduction`, so their semantics stay the same as in
+every other loss.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ __all__ = ["binary_focal_loss", "focal_loss"]
 # Elements per chunk in the custom forward/backward passes: large enough that the Python loop
 # costs nothing next to the arithmetic, small enough that temporaries stay in cache.
 _CHUNK_ELEMENTS = 1 << 17
+
+
+def _chunk() -> int:
+    """Elements per block: ``_CHUNK_ELEMENTS`` per intra-op thread, so that each thread's share
+    stays cache-sized while the number of parallel regions (each one ends in a thread barrier)
+    does not grow with the thread count."""
+    return _CHUNK_ELEMENTS * max(1, torch.get_num_threads())
 
 
 def _as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
@@ -63,12 +71,13 @@ def check_gamma(gamma: Any, name: str = "gamma") -> float:
 
 def _blocks(n: int, c: int, s: int) -> list[tuple[slice, slice]]:
     """Chunks of a ``(N, C, S)`` array: blocks of rows, or of columns within one row when a
-    row alone is larger than the chunk. Each block holds about ``_CHUNK_ELEMENTS`` elements."""
+    row alone is larger than the chunk. Each block holds about :func:`_chunk` elements."""
     per_row = c * s
-    if per_row <= _CHUNK_ELEMENTS:
-        step = max(1, _CHUNK_ELEMENTS // max(1, per_row))
+    chunk = _chunk()
+    if per_row <= chunk:
+        step = max(1, chunk // max(1, per_row))
         return [(slice(i, i + step), slice(None)) for i in range(0, n, step)]
-    cols = max(1, _CHUNK_ELEMENTS // max(1, c))
+    cols = max(1, chunk // max(1, c))
     return [(slice(i, i + 1), slice(j, j + cols)) for i in range(n) for j in range(0, s, cols)]
 
 
@@ -90,7 +99,7 @@ def _block(x3: torch.Tensor, rows: slice, cols: slice, s: int) -> torch.Tensor:
 class _SoftmaxFocal(torch.autograd.Function):
     """``L = -(1 - p_y)^γ · log p_y`` per element; logits ``(N, C, S)``, target ``(N, S)``.
 
-    Forward and backward run over blocks of about ``_CHUNK_ELEMENTS`` logits: the forward
+    Forward and backward run over blocks of about :func:`_chunk` logits: the forward
     keeps one block-sized ``log_softmax`` buffer, the backward writes the softmax straight into
     the gradient. Saved for backward: the logits, the target and ``log p_y``.
 
@@ -129,12 +138,16 @@ class _SoftmaxFocal(torch.autograd.Function):
         if gamma == 0.0:
             coef = -grad_out
         else:
-            p = logp.exp()
+            # In place on grid-sized buffers: coef = q^γ · (γ·p·log p / q - 1) · grad_out.
             # q = 1 - p_y via expm1: no cancellation when p_y is close to 1.
-            q = -torch.expm1(logp)
-            q_safe = torch.where(q > 0, q, torch.ones_like(q))
-            # log p_y / q -> -1 as q -> 0, so this stays finite where q^(γ-1) would not.
-            coef = q.pow(gamma) * (gamma * p * logp / q_safe - 1.0) * grad_out
+            q = torch.expm1(logp).neg_()
+            coef = q.pow(gamma)
+            # q = 0 only where log p_y = 0, where p·log p = 0 too; log p / q -> -1 as q -> 0,
+            # so this stays finite where q^(γ-1) would not.
+            q.clamp_(min=torch.finfo(q.dtype).tiny)
+            ratio = logp.exp().mul_(logp).div_(q).mul_(gamma).sub_(1.0)
+            coef.mul_(ratio).mul_(grad_out)
+            del q, ratio
         neg_coef = (-coef).unsqueeze(1)
         coef = coef.unsqueeze(1)
         tgt = target.unsqueeze(1)
@@ -152,8 +165,8 @@ class _SoftmaxFocal(torch.autograd.Function):
 def _focal_from_logp(logp: torch.Tensor, gamma: float) -> torch.Tensor:
     if gamma == 0.0:
         return -logp
-    # 1 - p via expm1 (no cancellation as p -> 1).
-    return -(-torch.expm1(logp)).pow(gamma) * logp
+    # 1 - p via expm1 (no cancellation as p -> 1); in place on one grid-sized buffer.
+    return torch.expm1(logp).neg_().pow_(gamma).mul_(logp).neg_()
 
 
 def focal_loss(
@@ -192,10 +205,10 @@ def focal_loss(
     :mod:`weightwise.reduction`.
 
     Implementation: a custom autograd function with an analytic backward pass keeps only the
-    logits, the target and one log-sum-exp per element (``log p_y = x_y - logsumexp(x)``, which
-    never overflows), so forward + backward needs far less memory than autograd on
-    ``log_softmax``/``gather``/``pow``. It supports first derivatives only (no double
-    backward).
+    logits, the target and ``log p_y`` per element (from PyTorch's max-shifted
+    ``log_softmax``, which never overflows), and works block by block, so forward + backward
+    needs far less memory than autograd on ``log_softmax``/``gather``/``pow``. It supports
+    first derivatives only (no double backward).
 
     Reference:
         T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár. *Focal Loss for Dense Object
@@ -311,9 +324,10 @@ class _SigmoidFocal(torch.autograd.Function):
         x = logits.reshape(-1)
         t = target.reshape(-1)
         out = torch.empty_like(x)
-        size = min(_CHUNK_ELEMENTS, x.numel())
+        chunk = _chunk()
+        size = min(chunk, x.numel())
         p, sm, q, ce, w = (x.new_empty(size) for _ in range(5))
-        for i in range(0, x.numel(), _CHUNK_ELEMENTS):
+        for i in range(0, x.numel(), chunk):
             xc, tc = x[i : i + size], t[i : i + size]
             k = xc.shape[0]
             _bce(xc, tc, ce[:k], w[:k])
@@ -338,10 +352,11 @@ class _SigmoidFocal(torch.autograd.Function):
         t = target.reshape(-1)
         go = grad_out.reshape(-1)
         grad = torch.empty_like(x)
-        size = min(_CHUNK_ELEMENTS, x.numel())
+        chunk = _chunk()
+        size = min(chunk, x.numel())
         p, sm, q, ce, w, d = (x.new_empty(size) for _ in range(6))
         tiny = torch.finfo(x.dtype).tiny
-        for i in range(0, x.numel(), _CHUNK_ELEMENTS):
+        for i in range(0, x.numel(), chunk):
             xc, tc = x[i : i + size], t[i : i + size]
             k = xc.shape[0]
             pk, smk, qk, cek, wk, dk = p[:k], sm[:k], q[:k], ce[:k], w[:k], d[:k]

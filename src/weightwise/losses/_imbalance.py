@@ -308,7 +308,7 @@ def ldam_margins(counts: Any, *, max_margin: float = 0.5) -> np.ndarray:
 
     Example:
         >>> ldam_margins([10000, 16, 1], max_margin=0.5)
-        array([0.05 , 0.25 , 0.5  ])
+        array([0.05, 0.25, 0.5 ])
     """
     n = check_positive_vector(counts, "counts")
     m = _check_nonnegative_real(max_margin, "max_margin")
