@@ -8,12 +8,14 @@ Confusion-matrix part (issue 5):
 * ``stream <Metric>``: 1,000 ``update`` calls of 1,000 samples (scores ``(1000, 10)``) plus one
   ``compute``, weighted ``weightwise.metrics.<Metric>`` against torchmetrics' *unweighted*
   metric of the same name (its default argument validation on, as ours). Goal: <= 1.2x.
+  ``stream <Metric> (checks off)``: the same with ``weightwise.set_checks(False)`` (our value
+  checks skipped; torchmetrics' validation still on), for information.
 
 Both sides of a case are interleaved round by round (the machine is shared and noisy), and the
 table shows medians and the ratio ours / reference. The two sides' values are checked equal
 (the unweighted torchmetrics value against ours with unit weights).
 
-Run: .venv/bin/python benchmarks/bench_metrics.py [--repeats 5] [--quick]
+Run: .venv/bin/python benchmarks/bench_metrics.py [--repeats 5] [--quick] [--threads N]
 """
 
 from __future__ import annotations
@@ -71,9 +73,12 @@ def bench_confmat(n: int, c: int, repeats: int) -> tuple[str, float, float]:
     return f"confmat C={c} N={n:.0e} vs sklearn", med["ours"], med["ref"]
 
 
-def bench_stream(name: str, batches: int, repeats: int) -> tuple[str, float, float]:
+def bench_stream(
+    name: str, batches: int, repeats: int, checks: bool = True
+) -> tuple[str, float, float]:
     import torchmetrics
 
+    import weightwise
     from weightwise import metrics as M
 
     c, bs = 10, 1000
@@ -101,8 +106,16 @@ def bench_stream(name: str, batches: int, repeats: int) -> tuple[str, float, flo
     ref = tm_cls(task="multiclass", num_classes=c, average=avg)
     check = float(run(ours, [ones] * batches))
     assert abs(check - float(run(ref, None))) < 1e-5, name
-    med = _interleave({"ours": lambda: run(ours, weights), "ref": lambda: run(ref, None)}, repeats)
-    return f"stream {name} {batches}x{bs} vs torchmetrics (unweighted)", med["ours"], med["ref"]
+    previous = weightwise.checks_enabled()
+    weightwise.set_checks(checks)
+    try:
+        med = _interleave(
+            {"ours": lambda: run(ours, weights), "ref": lambda: run(ref, None)}, repeats
+        )
+    finally:
+        weightwise.set_checks(previous)
+    label = f"stream {name} {batches}x{bs} vs torchmetrics (unweighted)"
+    return label + ("" if checks else " (checks off)"), med["ours"], med["ref"]
 
 
 # --- ranking metrics (AUROC, AveragePrecision, binned memory) -------------------------------
@@ -116,21 +129,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 repeats (smoke run)")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     repeats = 2 if args.quick else args.repeats
     n = 10**6 if args.quick else 10**7
     batches = 100 if args.quick else 1000
     rows = [bench_confmat(n, 10, repeats), bench_confmat(n, 1000, repeats)]
     for name in ("Accuracy", "F1Score", "Precision", "JaccardIndex"):
         rows.append(bench_stream(name, batches, repeats))
+    for name in ("Accuracy", "F1Score", "Precision", "JaccardIndex"):
+        rows.append(bench_stream(name, batches, repeats, checks=False))
     for case in RANKING_CASES:
         rows.append(case(args.quick, repeats))
     goals = {"confmat": 0.2, "stream": 1.2}
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, repeats {repeats}")
-    print(f"{'case':<62} {'ours s':>9} {'ref s':>9} {'ratio':>7} {'goal':>6}")
+    print(f"{'case':<75} {'ours s':>9} {'ref s':>9} {'ratio':>7} {'goal':>6}")
     for label, ours, ref in rows:
         goal = next((f"<={g}" for k, g in goals.items() if label.startswith(k)), "")
-        print(f"{label:<62} {ours:>9.4f} {ref:>9.4f} {ours / ref:>7.3f} {goal:>6}")
+        print(f"{label:<75} {ours:>9.4f} {ref:>9.4f} {ours / ref:>7.3f} {goal:>6}")
 
 
 if __name__ == "__main__":

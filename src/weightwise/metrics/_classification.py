@@ -23,6 +23,7 @@ from ._functional_confusion import (
     check_top_k,
     compute_simple,
     labels_update,
+    multiclass_confmat_update,
     stats_update,
 )
 from ._inputs import (
@@ -56,6 +57,10 @@ __all__ = [
 class _StatScores(Metric):
     """Base: accumulates the weighted ``[tp, fp, fn, tn]`` ``(4, K)`` in float64.
 
+    Multiclass metrics with at most ``CONFMAT_MAX_CLASSES`` (64) classes and ``top_k=1`` keep
+    the weighted ``(C, C)`` confusion matrix instead (state ``confmat``; one ``bincount`` per
+    update) and derive ``[tp, fp, fn, tn]`` from it in ``compute``; the others keep ``stats``.
+
     Args:
         task: ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
         num_classes: number of classes (multiclass).
@@ -75,6 +80,7 @@ class _StatScores(Metric):
     higher_is_better: bool | None = True
     full_state_update = False
     stats: torch.Tensor
+    confmat: torch.Tensor
 
     def __init__(
         self,
@@ -97,14 +103,37 @@ class _StatScores(Metric):
         self.from_logits = bool(from_logits)
         self.ignore_index = ignore_index
         self.top_k = check_top_k(top_k, task, num_classes)
-        self.add_state(
-            "stats",
-            default=torch.zeros(4, self.num_outputs, dtype=torch.float64),
-            dist_reduce_fx="sum",
+        k = self.num_outputs
+        self._use_confmat = (
+            self.task == "multiclass" and self.top_k == 1 and k <= cf.CONFMAT_MAX_CLASSES
         )
+        if self._use_confmat:
+            self.add_state(
+                "confmat", default=torch.zeros(k, k, dtype=torch.float64), dist_reduce_fx="sum"
+            )
+        else:
+            self.add_state(
+                "stats", default=torch.zeros(4, k, dtype=torch.float64), dist_reduce_fx="sum"
+            )
+
+    def _stat_scores(self) -> torch.Tensor:
+        """The accumulated ``[tp, fp, fn, tn]`` ``(4, K)``."""
+        if self._use_confmat:
+            return cf.stat_scores_from_confmat(self.confmat)
+        return self.stats
 
     def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
         """Add one batch's weighted counts."""
+        if self._use_confmat:
+            cm = multiclass_confmat_update(
+                preds,
+                target,
+                sample_weight,
+                num_classes=self.num_outputs,
+                ignore_index=self.ignore_index,
+            )
+            self.confmat.add_(cm.to(self.confmat.device))  # in place, as += (no __setattr__)
+            return
         stats = stats_update(
             preds,
             target,
@@ -155,7 +184,7 @@ class _Averaged(_StatScores):
         """The metric over everything seen since the last reset."""
         return compute_simple(
             self._fn,
-            self.stats,
+            self._stat_scores(),
             task=self.task,
             average=self.average,
             zero_division=self.zero_division,
@@ -239,7 +268,7 @@ class FBetaScore(_Averaged):
         """The metric over everything seen since the last reset."""
         return compute_simple(
             self._fn,
-            self.stats,
+            self._stat_scores(),
             task=self.task,
             average=self.average,
             zero_division=self.zero_division,
@@ -309,7 +338,7 @@ class BalancedAccuracy(_StatScores):
     def compute(self) -> torch.Tensor:
         """The metric over everything seen since the last reset."""
         return cf.balanced_accuracy_from_stats(
-            self.stats, task=self.task, zero_division=self.zero_division
+            self._stat_scores(), task=self.task, zero_division=self.zero_division
         )
 
 
@@ -322,7 +351,7 @@ class MatthewsCorrCoef(_StatScores):
 
     def compute(self) -> torch.Tensor:
         """The metric over everything seen since the last reset."""
-        return cf.matthews_from_stats(self.stats, task=self.task)
+        return cf.matthews_from_stats(self._stat_scores(), task=self.task)
 
 
 class _MatrixMetric(Metric):
@@ -356,6 +385,16 @@ class _MatrixMetric(Metric):
 
     def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
         """Add one batch's weighted confusion matrix."""
+        if self.task == "multiclass":
+            cm = multiclass_confmat_update(
+                preds,
+                target,
+                sample_weight,
+                num_classes=self.matrix.shape[0],
+                ignore_index=self.ignore_index,
+            )
+            self.matrix += cm.to(self.matrix.device)
+            return
         f = labels_update(
             preds,
             target,

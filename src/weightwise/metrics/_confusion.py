@@ -26,6 +26,7 @@ import torch
 from ._inputs import Formatted
 
 __all__ = [
+    "CONFMAT_MAX_CLASSES",
     "accuracy_from_stats",
     "balanced_accuracy_from_stats",
     "binary_two_class",
@@ -40,6 +41,7 @@ __all__ = [
     "precision_from_stats",
     "recall_from_stats",
     "specificity_from_stats",
+    "stat_scores_from_confmat",
     "stat_scores_topk",
     "stat_scores_update",
     "support_counts_update",
@@ -68,6 +70,27 @@ def _true_negatives(
     return torch.where(tn > 1e-12 * total, tn, torch.zeros_like(tn))
 
 
+#: Up to this many classes, multiclass stat scores come from one weighted ``bincount`` of
+#: ``target·C + pred`` (a ``(C, C)`` matrix), and the stateful metrics keep that matrix.
+CONFMAT_MAX_CLASSES = 64
+
+
+def stat_scores_from_confmat(cm: torch.Tensor, total: torch.Tensor | None = None) -> torch.Tensor:
+    """``[tp, fp, fn, tn]`` ``(4, C)`` from a weighted ``(C, C)`` confusion matrix.
+
+    ``tp`` is the diagonal, ``fp``/``fn`` the off-diagonal column/row sums (exact: no
+    subtraction), ``tn`` is ``total − tp − fp − fn`` with residues below ``1e-12·total`` set to 0;
+    ``total`` (the summed weight) defaults to ``cm.sum()``.
+    """
+    k = cm.shape[0]
+    tp = cm.diagonal()
+    off = cm.masked_fill(torch.eye(k, dtype=torch.bool, device=cm.device), 0.0)
+    fp, fn = off.sum(0), off.sum(1)
+    return torch.stack(
+        [tp, fp, fn, _true_negatives(cm.sum() if total is None else total, tp, fp, fn)]
+    )
+
+
 def stat_scores_update(f: Formatted) -> torch.Tensor:
     """Weighted ``[tp, fp, fn, tn]`` per class/label, shape ``(4, K)``, float64.
 
@@ -77,14 +100,11 @@ def stat_scores_update(f: Formatted) -> torch.Tensor:
     """
     w = _weights_like(f)
     p, t = f.preds, f.target
-    if f.task == "multiclass" and f.num_classes <= 64:
+    if f.task == "multiclass" and f.num_classes <= CONFMAT_MAX_CLASSES:
         # one weighted bincount of target·C + pred; off-diagonal sums are exact (no subtraction)
         k = f.num_classes
         cm = torch.bincount(t * k + p, weights=w, minlength=k * k).reshape(k, k)
-        tp = cm.diagonal()
-        off = cm.masked_fill(torch.eye(k, dtype=torch.bool, device=cm.device), 0.0)
-        fp, fn = off.sum(0), off.sum(1)
-        return torch.stack([tp, fp, fn, _true_negatives(w.sum(), tp, fp, fn)])
+        return stat_scores_from_confmat(cm, w.sum())
     if f.task == "multiclass":
         k = f.num_classes
         correct = p == t

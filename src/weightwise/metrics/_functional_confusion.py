@@ -18,6 +18,7 @@ from ._inputs import (
     as_tensor,
     check_average,
     check_zero_division,
+    fast_multiclass_labels,
     format_labels,
     format_scores,
     infer_task,
@@ -113,6 +114,40 @@ def stats_update(
         ignore_index=ignore_index,
     )
     return cf.stat_scores_update(f)
+
+
+def multiclass_confmat_update(
+    preds: Any,
+    target: Any,
+    sample_weight: Any,
+    *,
+    num_classes: int,
+    ignore_index: int | None,
+) -> torch.Tensor:
+    """One batch's weighted multiclass confusion matrix ``(C, C)`` float64 (rows: target).
+
+    The common case (see :func:`._inputs.fast_multiclass_labels`) skips the generic formatting;
+    both paths feed the same labels and weights to one ``bincount`` of ``target·C + pred``.
+    """
+    fast = (
+        fast_multiclass_labels(preds, target, sample_weight, num_classes)
+        if ignore_index is None
+        else None
+    )
+    if fast is None:
+        f = format_labels(
+            preds,
+            target,
+            sample_weight,
+            task="multiclass",
+            num_classes=num_classes,
+            ignore_index=ignore_index,
+        )
+        fast = f.preds, f.target, f.weight
+    p, t, w = fast
+    k = num_classes
+    cm = torch.bincount(torch.add(p, t, alpha=k), weights=w, minlength=k * k)
+    return cm.to(torch.float64).reshape(k, k)
 
 
 def labels_update(

@@ -25,6 +25,7 @@ a score is a positive prediction when ``score > threshold``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ __all__ = [
     "check_task",
     "check_threshold",
     "check_zero_division",
+    "fast_multiclass_labels",
     "flat_weight",
     "format_labels",
     "format_scores",
@@ -401,6 +403,60 @@ def format_labels(
         pl, tl = pl.reshape(-1), tl.reshape(-1)
     tl, weight = _apply_ignore(tl, weight, ignore_index)
     return Formatted(pl, tl, weight, n_out, task)
+
+
+_INT_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
+
+
+def fast_multiclass_labels(
+    preds: Any, target: Any, sample_weight: Any, num_classes: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None:
+    """The common multiclass case without :func:`format_labels`' generic reshaping.
+
+    Handles ``target`` a 1-D integer tensor ``(N,)``, ``preds`` floating scores ``(N, C)`` or
+    integer labels ``(N,)`` on the same device, and ``sample_weight`` ``None`` or a 1-D floating
+    tensor ``(N,)`` there (no ``ignore_index``). Returns ``(preds, target, weight)`` exactly as
+    :func:`format_labels` would (int64 labels, float64 weight or ``None``), or ``None`` when the
+    inputs are anything else *or fail a value check*: the caller then takes the generic path,
+    which raises the usual error. The value checks are fused: one ``aminmax`` per label tensor
+    and one ``min`` and one ``sum`` for the weight.
+    """
+    if not (isinstance(preds, torch.Tensor) and isinstance(target, torch.Tensor)):
+        return None
+    if target.dim() != 1 or target.dtype not in _INT_DTYPES or preds.device != target.device:
+        return None
+    n = target.shape[0]
+    if n == 0:
+        return None
+    label_preds = preds.dim() == 1
+    if label_preds:
+        if preds.shape[0] != n or preds.dtype not in _INT_DTYPES:
+            return None
+    elif preds.shape != (n, num_classes) or not preds.is_floating_point():
+        return None
+    w = None
+    if sample_weight is not None:
+        if not (
+            isinstance(sample_weight, torch.Tensor)
+            and sample_weight.dim() == 1
+            and sample_weight.shape[0] == n
+            and sample_weight.is_floating_point()
+            and sample_weight.device == target.device
+        ):
+            return None
+        w = sample_weight.to(torch.float64)
+    if checks_enabled():
+        if w is not None and not (float(w.min()) >= 0 and math.isfinite(float(w.sum()))):
+            return None
+        lo, hi = torch.aminmax(target)
+        if int(lo) < 0 or int(hi) >= num_classes:
+            return None
+        if label_preds:
+            lo, hi = torch.aminmax(preds)
+            if int(lo) < 0 or int(hi) >= num_classes:
+                return None
+    pl = preds.long() if label_preds else preds.argmax(dim=1)
+    return pl, target.long(), w
 
 
 def format_scores(
