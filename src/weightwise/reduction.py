@@ -133,6 +133,8 @@ def broadcast_weight(
     if w.dim() == 0:
         return w.expand(shape)
     wshape = tuple(w.shape)
+    if wshape == shape:  # the full grid (e.g. (N,) against (N,)): nothing to broadcast
+        return w
     nd = len(shape)
     if class_axis and nd >= 3:
         n, c, spatial = shape[0], shape[1], shape[2:]

@@ -457,8 +457,14 @@ def run_compare(
     # Small models: one thread is faster than waking a pool for each tiny matmul, and the
     # numbers do not depend on how many cores the machine has.
     torch.set_num_threads(1)
+    # The data were validated once when they were prepared (labels in range, weights finite and
+    # non-negative), so the per-batch value checks are switched off in the hot loop, as
+    # `weightwise.set_checks` intends; shape checks still run.
+    from weightwise import no_checks
+
     try:
-        return _run_all(data, cfg, on_epoch, dist)
+        with no_checks():
+            return _run_all(data, cfg, on_epoch, dist)
     finally:
         torch.set_num_threads(threads)
 
