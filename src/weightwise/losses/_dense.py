@@ -40,6 +40,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.autograd.function import FunctionCtx
 
 from .._checks import (
     check_class_vector,
@@ -48,7 +49,14 @@ from .._checks import (
     checks_enabled,
     format_index,
 )
-from ..reduction import SyncArg, _check_reduction, _sync_group, broadcast_weight, reduce_weighted
+from ..reduction import (
+    SyncArg,
+    _check_reduction,
+    _sync_group,
+    broadcast_weight,
+    reduce_weighted,
+    reduction_factor,
+)
 
 __all__ = [
     "DENSE_MODES",
@@ -76,12 +84,33 @@ def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
 class _Dense:
     """Inputs brought onto a common layout: ``S`` is the flattened spatial size."""
 
-    prob: torch.Tensor  # (N, C, S) probabilities (with gradient)
+    logits: torch.Tensor  # (N, C, S) logits (with gradient)
+    mode: str
     hard: torch.Tensor | None  # (N, S) int64 class indices (multiclass, hard targets)
     soft: torch.Tensor | None  # (N, C, S) float targets (binary, multilabel, soft multiclass)
     pixel: torch.Tensor | None  # (N, 1, S) or (N, C, S) pixel weight m (0 on ignored pixels)
     sample: torch.Tensor | None  # (N,) per-sample weight s_n
     class_weight: torch.Tensor | None  # (C,)
+    valid: torch.Tensor | None = None  # (N, S) bool, False on ignored pixels (hard targets)
+    # Cross-entropy computed alongside the sums (CompoundLoss.dice_ce): per-pixel coefficient
+    # c (N, S), or a scalar shared by every pixel, and class weight; its value lands in
+    # ``ce_value``.
+    ce_coef: torch.Tensor | None = None
+    ce_class_weight: torch.Tensor | None = None
+    ce_value: torch.Tensor | None = None
+    _prob: torch.Tensor | None = None
+
+    @property
+    def prob(self) -> torch.Tensor:
+        """``(N, C, S)`` probabilities: softmax over C (multiclass) or a sigmoid, on demand."""
+        if self._prob is None:
+            if self.mode == "multiclass":
+                # softmax subtracts the per-pixel max first: no overflow for large logits.
+                self._prob = torch.softmax(self.logits, dim=1)
+            else:
+                # Numerically stable: sigmoid saturates at 0 and 1 without overflow.
+                self._prob = torch.sigmoid(self.logits)
+        return self._prob
 
 
 def _check_binary_target(target: torch.Tensor, ignore_index: int | None) -> None:
@@ -128,6 +157,7 @@ def _prepare(
     hard: torch.Tensor | None = None
     soft: torch.Tensor | None = None
     valid: torch.Tensor | None = None
+    hard_valid: torch.Tensor | None = None
 
     if mode == "binary":
         # (N, 1, d...) logits become (N, d...); the target may carry the channel axis too.
@@ -187,9 +217,9 @@ def _prepare(
             check_in_range(target, shape[1], name="target", ignore_index=ignore_index)
             hard = target.reshape(n, -1)
             if ignore_index is not None:
-                valid = hard != ignore_index
-                hard = torch.where(valid, hard, torch.zeros_like(hard))
-                valid = valid.unsqueeze(1)
+                hard_valid = hard != ignore_index
+                hard = torch.where(hard_valid, hard, torch.zeros_like(hard))
+                valid = hard_valid.unsqueeze(1)
         logits = logits.reshape(n, shape[1], -1)
 
     if mode != "multiclass":
@@ -200,13 +230,8 @@ def _prepare(
             valid = target != ignore_index
             target = torch.where(valid, target, torch.zeros_like(target))
         soft = target
-        # Numerically stable probabilities: sigmoid saturates at 0 and 1 without overflow.
-        prob = torch.sigmoid(logits)
-    else:
-        # softmax subtracts the per-pixel max before exponentiating: no overflow for large logits.
-        prob = torch.softmax(logits, dim=1)
 
-    num_classes = prob.shape[1]
+    num_classes = logits.shape[1]
     cw: torch.Tensor | None = None
     if class_weight is not None:
         t = (
@@ -230,7 +255,7 @@ def _prepare(
             sw = sw.reshape(grid)  # a weight with the logits' (N, 1, d...) shape
         if sw.dim() == 0 or tuple(sw.shape) == (n,):
             # a scalar or (N,): one weight per sample
-            sample = broadcast_weight(sw, (n,), name="sample_weight", like=prob)
+            sample = broadcast_weight(sw, (n,), name="sample_weight", like=logits)
         else:
             # a per-pixel map (any leading prefix of the grid; multilabel: (N, C) too)
             w = broadcast_weight(
@@ -238,18 +263,145 @@ def _prepare(
                 grid,
                 name="sample_weight",
                 class_axis=mode == "multilabel" and len(grid) >= 3,
-                like=prob,
+                like=logits,
             )
             pixel = w.reshape(n, num_classes if mode == "multilabel" else 1, -1)
     if valid is not None:
-        v = valid.to(prob.dtype)
+        v = valid.to(logits.dtype)
         pixel = v if pixel is None else pixel * v
-    return _Dense(prob, hard, soft, pixel, sample, cw)
+    return _Dense(logits, mode, hard, soft, pixel, sample, cw, valid=hard_valid)
+
+
+class _SoftmaxHardSums(torch.autograd.Function):
+    r"""Multi-class Dice sums from logits and class indices in one pass, without a one-hot.
+
+    Forward: ``p = softmax(x)`` over C, then ``I_nc = Σ_x m·p·[t=c]`` (gather ``p_t``, then a
+    scatter-add by class in float64) and ``P_nc = Σ_x m·p`` (``p²`` with ``squared``).
+    Optionally also the cross-entropy sum ``Σ_x c_x·cw_t·(-log p_t)`` of CompoundLoss.dice_ce.
+    Nothing logits-sized is kept (only ``p_t``, ``(N, S)``): the backward recomputes ``p``
+    from the logits and applies the analytic gradient,
+    ``∂/∂p_c = m·(g^P_c·(2p_c if squared else 1) + g^I_c·[t=c])``, followed by the softmax
+    Jacobian-vector product ``p·(u - Σ_c p·u)``; the cross-entropy adds
+    ``g·c_x·cw_t·(p - onehot(t))``. The backward is made of differentiable operations, so
+    higher-order gradients work.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        logits: torch.Tensor,
+        hard: torch.Tensor,
+        pixel: torch.Tensor | None,
+        squared: bool,
+        ce_coef: torch.Tensor | None,
+        ce_cw: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n, c = logits.shape[0], logits.shape[1]
+        idx = hard.unsqueeze(1)  # (N, 1, S)
+        ce = torch.zeros((), dtype=logits.dtype, device=logits.device)
+        if ce_coef is not None:
+            p = torch.log_softmax(logits, dim=1)
+            lp_y = p.gather(1, idx).squeeze(1)  # (N, S) log p_t
+            w = ce_coef if ce_cw is None else ce_coef * ce_cw[hard]
+            if w.dim() == 0:  # one coefficient for every pixel
+                ce = -(lp_y.sum(dtype=torch.float64) * w.to(torch.float64)).to(logits.dtype)
+            else:
+                ce = -(w * lp_y).sum(dtype=torch.float64).to(logits.dtype)
+            p.exp_()  # softmax = exp(log_softmax), in the same buffer
+            p_y = lp_y.exp_()
+        else:
+            p = torch.softmax(logits, dim=1)
+            p_y = p.gather(1, idx).squeeze(1)  # (N, S) p_t
+        pp = p * p if squared else p
+        if pixel is None:
+            big_p = pp.sum(-1)
+            mp_y = p_y
+        else:
+            big_p = torch.bmm(pp, pixel.transpose(1, 2)).squeeze(-1)
+            mp_y = p_y * pixel.squeeze(1)
+        del p, pp
+        acc = torch.zeros((n, c), dtype=torch.float64, device=logits.device)
+        inter = acc.scatter_add_(1, hard, mp_y.to(torch.float64)).to(logits.dtype)
+        # p_t (a quarter of the logits for C = 4) is kept; the rest is recomputed in backward.
+        ctx.save_for_backward(logits, hard, pixel, ce_coef, ce_cw, p_y)  # type: ignore[arg-type]
+        ctx.squared = squared  # type: ignore[attr-defined]
+        return inter, big_p, ce
+
+    @staticmethod
+    def backward(
+        ctx: FunctionCtx, g_inter: torch.Tensor, g_p: torch.Tensor, g_ce: torch.Tensor
+    ) -> tuple[Any, ...]:
+        saved = ctx.saved_tensors  # type: ignore[attr-defined]
+        logits, hard, pixel, ce_coef, ce_cw, p_y = saved
+        squared: bool = ctx.squared  # type: ignore[attr-defined]
+        if not ctx.needs_input_grad[0]:  # type: ignore[attr-defined]
+            return None, None, None, None, None, None
+        idx = hard.unsqueeze(1)
+        p = torch.softmax(logits, dim=1)
+        # u = ∂L/∂p = m·(g^P·(2p or 1) + g^I·onehot(t)); w = p·u without a one-hot: the P part
+        # w0 (in place, nothing saved for a higher-order gradient reads it), and the I part
+        # a = m·p_t·g^I_t at class t, so that Σ_c p·u = Σ_c w0 + a. With the CE term
+        # k = g·c·cw_t: grad = w0 - p·(Σ_c w0 + a - k) + scatter_t(a - k). Peak memory: p, w0.
+        if squared:
+            w = p * p
+            w.mul_((2 * g_p).unsqueeze(-1))
+        else:
+            w = p * g_p.unsqueeze(-1)
+        if torch.is_grad_enabled():
+            # create_graph: the saved p_t carries no graph; take it from p for a second order.
+            p_y = p.gather(1, idx).squeeze(1)
+        a = (p_y * g_inter.gather(1, hard)).unsqueeze(1)  # (N, 1, S)
+        if pixel is not None:
+            w.mul_(pixel)
+            a = a * pixel
+        if ce_coef is None:
+            w.scatter_add_(1, idx, a)  # w = p·u
+            w.addcmul_(p, w.sum(1, keepdim=True), value=-1)
+            return w, None, None, None, None, None
+        k = ce_coef if ce_cw is None else ce_coef * ce_cw[hard]
+        k = g_ce * k
+        if k.dim():
+            k = k.unsqueeze(1)  # (N, 1, S); else one scalar for every pixel
+        total = w.sum(1, keepdim=True) + (a - k)  # Σ_c p·u - k
+        w.addcmul_(p, total, value=-1)
+        w.scatter_add_(1, idx, a - k)
+        return w, None, None, None, None, None
+
+
+def _softmax_hard_sums(
+    d: _Dense, *, squared: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``I``, ``P``, ``G`` for multi-class hard targets, through :class:`_SoftmaxHardSums`."""
+    x, t, m = d.logits, d.hard, d.pixel
+    assert t is not None
+    n, c = x.shape[0], x.shape[1]
+    inter, big_p, ce = _SoftmaxHardSums.apply(
+        x.contiguous(), t, m, squared, d.ce_coef, d.ce_class_weight
+    )
+    if d.ce_coef is not None:
+        d.ce_value = ce
+    # G: (weighted) count of target pixels per class, accumulated in float64 (exact counts).
+    src = (
+        torch.ones((), dtype=torch.float64, device=x.device).expand(t.shape)
+        if m is None
+        else m.detach().squeeze(1).to(torch.float64)
+    )
+    acc = torch.zeros((n, c), dtype=torch.float64, device=x.device)
+    big_g = acc.scatter_add_(1, t, src).to(x.dtype)
+    return inter, big_p, big_g
 
 
 def _sums(d: _Dense, *, squared: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The per-sample, per-class sums ``I``, ``P``, ``G``, each ``(N, C)``."""
-    p, m = d.prob, d.pixel
+    m = d.pixel
+    if (
+        d.hard is not None
+        and d.mode == "multiclass"
+        and (m is None or (m.shape[1] == 1 and not m.requires_grad))
+        and d._prob is None
+    ):
+        return _softmax_hard_sums(d, squared=squared)
+    p = d.prob
     c = p.shape[1]
     pp = p * p if squared else p
     if m is None:
@@ -471,7 +623,29 @@ def dice_loss(
         class_weight=class_weight,
         ignore_index=ignore_index,
     )
+    return _dice_finish(
+        d,
+        smooth=smooth,
+        squared=squared,
+        pooling=pooling,
+        include_background=include_background,
+        empty=empty,
+        reduction=reduction,
+        sync=sync,
+    )
 
+
+def _dice_finish(
+    d: _Dense,
+    *,
+    smooth: float,
+    squared: bool,
+    pooling: str,
+    include_background: bool,
+    empty: str,
+    reduction: str,
+    sync: SyncArg,
+) -> torch.Tensor:
     def ell(inter: torch.Tensor, big_p: torch.Tensor, big_g: torch.Tensor) -> torch.Tensor:
         return 1 - _safe_div(2 * inter + smooth, big_p + big_g + smooth)
 
@@ -485,6 +659,121 @@ def dice_loss(
         reduction=reduction,
         sync=sync,
     )
+
+
+def _dice_ce(
+    logits: Any,
+    target: Any,
+    *,
+    sample_weight: Any,
+    dice_class_weight: Any,
+    dice_reduction: str,
+    dice_options: dict[str, Any],
+    ce_class_weight: Any,
+    ce_ignore_index: int | None,
+    ce_reduction: str,
+    ce_sync: SyncArg,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(dice_loss(...), cross_entropy(...))`` with one softmax and one target check.
+
+    The fast path of :meth:`weightwise.nn.CompoundLoss.dice_ce`: multi-class hard targets, the
+    same ``ignore_index`` in both terms, no label smoothing, weights that need no gradient and
+    a reduced cross-entropy. The cross-entropy follows :func:`weightwise.losses.cross_entropy`
+    exactly (one coefficient per pixel from :func:`weightwise.reduction.reduction_factor`, as
+    its fused path does) and is summed during the Dice pass. Returns ``None`` when the fast path
+    does not apply; the caller then calls both losses.
+    """
+    opts = dict(dice_options)
+    mode = opts.pop("mode", "multiclass")
+    ignore_index = opts.pop("ignore_index", None)
+    if mode != "multiclass" or ignore_index != ce_ignore_index or ce_reduction == "none":
+        return None
+    if not (isinstance(logits, torch.Tensor) and isinstance(target, torch.Tensor)):
+        return None
+    if not logits.is_floating_point() or logits.dim() < 2:
+        return None
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        return None
+    n, num_classes = logits.shape[0], logits.shape[1]
+    grid = (n, *logits.shape[2:])
+    if tuple(target.shape) != grid:
+        return None
+    for w in (sample_weight, ce_class_weight):
+        if isinstance(w, torch.Tensor) and w.requires_grad:
+            return None
+    smooth = opts.pop("smooth", 1e-5)
+    squared = opts.pop("squared", False)
+    pooling = opts.pop("pooling", "sample")
+    include_background = opts.pop("include_background", True)
+    empty = opts.pop("empty", "skip")
+    sync = opts.pop("sync", False)
+    if opts:
+        return None
+    _check_common(dice_reduction, pooling, smooth)
+    _choice(empty, "empty", EMPTY_MODES)
+    _check_reduction(ce_reduction)
+    d = _prepare(
+        logits,
+        target,
+        mode=mode,
+        sample_weight=sample_weight,
+        class_weight=dice_class_weight,
+        ignore_index=ignore_index,
+    )
+    if d.hard is None or (d.pixel is not None and d.pixel.requires_grad):
+        return None
+    # The cross-entropy's weights, as weightwise.losses.cross_entropy builds them.
+    cw: torch.Tensor | None = None
+    if ce_class_weight is not None:
+        t = ce_class_weight if isinstance(ce_class_weight, torch.Tensor) else None
+        if t is None:
+            t = torch.as_tensor(ce_class_weight)
+        if t.is_complex():
+            raise ValueError(f"class_weight must be real; got dtype {t.dtype}")
+        cw = check_class_vector(
+            t.to(device=logits.device, dtype=logits.dtype), num_classes, name="class_weight"
+        )
+    hard, valid = d.hard, d.valid
+    kappa: torch.Tensor | None
+    if valid is None:
+        kappa = None if cw is None else cw[hard]
+    else:
+        mask = valid.to(logits.dtype)
+        kappa = mask if cw is None else cw[hard] * mask
+    numel = hard.numel()
+    count: int | torch.Tensor = numel if valid is None else valid.sum()
+    s: torch.Tensor | None = None
+    if sample_weight is not None:
+        s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
+        s = s.reshape(n, -1)
+    omega = kappa if s is None else (s if kappa is None else s * kappa)
+    factor = reduction_factor(
+        None if omega is None else omega.detach(),
+        reduction=ce_reduction,
+        numel=numel,
+        count=count,
+        sync=ce_sync,
+        dtype=logits.dtype,
+        device=logits.device,
+    )
+    # One coefficient per pixel, c = s·f (0 on ignored pixels), or the scalar f for them all.
+    coef = factor if s is None else s * factor
+    if valid is not None:
+        coef = coef * valid.to(logits.dtype)
+    d.ce_coef = coef.contiguous()
+    d.ce_class_weight = cw
+    dice = _dice_finish(
+        d,
+        smooth=smooth,
+        squared=squared,
+        pooling=pooling,
+        include_background=include_background,
+        empty=empty,
+        reduction=dice_reduction,
+        sync=sync,
+    )
+    assert d.ce_value is not None
+    return dice, d.ce_value
 
 
 def _tversky_index(alpha: float, beta: float, smooth: float) -> Any:
@@ -622,7 +911,7 @@ def focal_tversky_loss(
         ignore_index=ignore_index,
     )
     index = _tversky_index(alpha, beta, smooth)
-    tiny = torch.finfo(d.prob.dtype).tiny
+    tiny = torch.finfo(d.logits.dtype).tiny
 
     def ell(inter: torch.Tensor, big_p: torch.Tensor, big_g: torch.Tensor) -> torch.Tensor:
         return (1 - index(inter, big_p, big_g)).clamp_min(tiny) ** (1.0 / gamma)

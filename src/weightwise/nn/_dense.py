@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..losses._dense import (
+    _dice_ce,
     dice_loss,
     focal_tversky_loss,
     generalized_dice_loss,
@@ -365,16 +366,57 @@ class CompoundLoss(nn.Module):
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
     ) -> torch.Tensor:
+        values = self._fast_dice_ce(logits, target, sample_weight)
         total: torch.Tensor | None = None
         last: dict[str, torch.Tensor] = {}
         for name, module in self.terms.items():
-            value = module(logits, target, sample_weight=sample_weight)
+            if values is not None:
+                value = values[name]
+            else:
+                value = module(logits, target, sample_weight=sample_weight)
             last[name] = value.detach()
             part = self.weights[name] * value
             total = part if total is None else total + part
         self.last_terms = last
         assert total is not None
         return total
+
+    def _fast_dice_ce(
+        self, logits: Any, target: Any, sample_weight: Any
+    ) -> dict[str, torch.Tensor] | None:
+        """Dice + cross-entropy in one pass (one softmax, one target check), when it applies.
+
+        Applies to a multi-class :class:`DiceLoss` and a :class:`CrossEntropyLoss` without label
+        smoothing (see ``weightwise.losses._dense._dice_ce``); the values and gradients are
+        those of the two modules called one after the other.
+        """
+        if len(self.terms) != 2:
+            return None
+        dice = [(k, m) for k, m in self.terms.items() if type(m) is DiceLoss]
+        ce = [(k, m) for k, m in self.terms.items() if type(m) is CrossEntropyLoss]
+        if len(dice) != 1 or len(ce) != 1:
+            return None
+        (dice_name, dice_mod), (ce_name, ce_mod) = dice[0], ce[0]
+        if ce_mod.label_smoothing != 0:
+            return None
+        for m in (dice_mod, ce_mod):
+            if m._forward_hooks or m._forward_pre_hooks:
+                return None  # the modules' own calls run their hooks
+        out = _dice_ce(
+            logits,
+            target,
+            sample_weight=sample_weight,
+            dice_class_weight=dice_mod.class_weight,
+            dice_reduction=dice_mod.reduction,
+            dice_options=dict(dice_mod.options),
+            ce_class_weight=ce_mod.class_weight,
+            ce_ignore_index=ce_mod.ignore_index,
+            ce_reduction=ce_mod.reduction,
+            ce_sync=ce_mod.sync,
+        )
+        if out is None:
+            return None
+        return {dice_name: out[0], ce_name: out[1]}
 
     @classmethod
     def dice_ce(
