@@ -294,7 +294,13 @@ def binary_cross_entropy(
             f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(target.shape)}"
         )
     target = target.to(logits.dtype)
-    if checks_enabled():
+    if checks_enabled() and target.numel():
+        # One aminmax (a NaN propagates into both ends); the mask is built only to report.
+        lo, hi = torch.aminmax(target)
+        bad_range = not bool((lo >= 0) & (hi <= 1))
+    else:
+        bad_range = False
+    if bad_range:
         bad = ~torch.isfinite(target) | (target < 0) | (target > 1)
         if bool(bad.any()):
             from .._checks import format_index
@@ -329,20 +335,21 @@ def binary_cross_entropy(
             dtype=logits.dtype,
             device=logits.device,
         )
-        if s is None:
-            coef = (torch.full((), world, dtype=logits.dtype, device=logits.device) / denom).expand(
-                logits.shape
-            )
-        else:
-            coef = (s if world == 1.0 else s * world) / denom
-        return fused_binary_cross_entropy(logits, target, coef, pw, nw)
+        omega_d = None  # free it before the gradient buffer is allocated
+        scale = torch.full((), world, dtype=logits.dtype, device=logits.device) / denom
+        return fused_binary_cross_entropy(logits, target, s, scale, pw, nw)
 
-    # softplus(-x) = -log σ(x), softplus(x) = -log(1-σ(x)): stable for any x.
-    loss_pos = F.softplus(-logits)
-    loss_neg = F.softplus(logits)
-    pos_term = target * loss_pos if pw is None else (pw * target) * loss_pos
-    neg_term = (1 - target) * loss_neg if nw is None else (nw * (1 - target)) * loss_neg
-    per_elem = pos_term + neg_term
+    if nw is None:
+        # PyTorch's fused, stable kernel computes pw·t·(-log σ(x)) + (1-t)·(-log(1-σ(x))).
+        per_elem = F.binary_cross_entropy_with_logits(
+            logits, target, pos_weight=pw, reduction="none"
+        )
+    else:
+        # softplus(-x) = -log σ(x), softplus(x) = -log(1-σ(x)): stable for any x.
+        loss_pos = F.softplus(-logits)
+        loss_neg = F.softplus(logits)
+        pos_term = target * loss_pos if pw is None else (pw * target) * loss_pos
+        per_elem = pos_term + (nw * (1 - target)) * loss_neg
 
     kappa: torch.Tensor | None = None
     if pw is not None or nw is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 __all__ = ["fused_enabled", "set_fused"]
@@ -214,19 +215,37 @@ def fused_cross_entropy(
 def _bce_chunk(
     x: torch.Tensor,
     t: torch.Tensor,
-    c: torch.Tensor,
+    sw: torch.Tensor | None,
+    scale: torch.Tensor,
     pw: torch.Tensor | None,
     nw: torch.Tensor | None,
     grad: torch.Tensor,
 ) -> torch.Tensor:
-    # -log σ(x) = softplus(-x) and -log(1-σ(x)) = softplus(x): finite for any x.
-    kp = t if pw is None else pw * t
-    kn = (1 - t) if nw is None else nw * (1 - t)
-    loss = kp * torch.nn.functional.softplus(-x) + kn * torch.nn.functional.softplus(x)
-    # ∇A = σ(x)·(kp + kn) - kp
-    torch.sigmoid(x, out=grad)
-    grad.mul_(kp + kn).sub_(kp).mul_(c)
-    return (c.to(torch.float64) * loss.to(torch.float64)).sum()
+    """One chunk of rows: writes ``c·∇A`` into ``grad`` and returns ``Σ c·A`` (float64), with
+    ``c = s·scale`` formed per chunk (the sample weight stays a broadcast view outside)."""
+    c = scale if sw is None else sw * scale
+    if nw is None:
+        # PyTorch's fused, stable kernel: pw·t·softplus(-x) + (1-t)·softplus(x).
+        loss = F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")
+        # ∇A = σ(x)·(pw·t + 1 - t) - pw·t
+        torch.sigmoid(x, out=grad)
+        if pw is None:
+            grad.sub_(t)
+        else:
+            grad.mul_(torch.addcmul(1 - t, pw, t)).sub_(pw * t)
+    else:
+        # -log σ(x) = softplus(-x) and -log(1-σ(x)) = softplus(x) = x + softplus(-x): finite
+        # for any x, with one softplus.
+        kp = t if pw is None else pw * t
+        kn = nw * (1 - t)
+        ksum = kp + kn
+        sp = F.softplus(-x)
+        loss = ksum * sp + kn * x
+        # ∇A = σ(x)·(κ⁺ + κ⁻) - κ⁺, and σ(x) = exp(-softplus(-x)).
+        torch.exp(sp.neg_(), out=grad)
+        grad.mul_(ksum).sub_(kp)
+    grad.mul_(c)
+    return (loss * c).sum(dtype=torch.float64)
 
 
 class _FusedBCE(torch.autograd.Function):
@@ -235,7 +254,8 @@ class _FusedBCE(torch.autograd.Function):
         ctx: FunctionCtx,
         logits: torch.Tensor,
         target: torch.Tensor,
-        coef: torch.Tensor,
+        sample_weight: torch.Tensor | None,
+        scale: torch.Tensor,
         pos_weight: torch.Tensor | None,
         neg_weight: torch.Tensor | None,
     ) -> torch.Tensor:
@@ -246,8 +266,9 @@ class _FusedBCE(torch.autograd.Function):
         step = _rows(n, row)
         for r0 in range(0, n, step):
             r1 = min(n, r0 + step)
+            sw = None if sample_weight is None else sample_weight[r0:r1]
             total += _bce_chunk(
-                logits[r0:r1], target[r0:r1], coef[r0:r1], pos_weight, neg_weight, grad[r0:r1]
+                logits[r0:r1], target[r0:r1], sw, scale, pos_weight, neg_weight, grad[r0:r1]
             )
         ctx.grad = grad  # type: ignore[attr-defined]
         return total.to(logits.dtype)
@@ -263,17 +284,21 @@ class _FusedBCE(torch.autograd.Function):
             )
         ctx.grad = None  # type: ignore[attr-defined]
         if grad_output.numel() == 1 and bool(grad_output == 1):
-            return grad, None, None, None, None
-        return grad.mul_(grad_output), None, None, None, None
+            return grad, None, None, None, None, None
+        return grad.mul_(grad_output), None, None, None, None, None
 
 
 def fused_binary_cross_entropy(
     logits: torch.Tensor,
     target: torch.Tensor,
-    coef: torch.Tensor,
+    sample_weight: torch.Tensor | None,
+    scale: torch.Tensor,
     pos_weight: torch.Tensor | None,
     neg_weight: torch.Tensor | None,
 ) -> torch.Tensor:
-    """``Σ_e c_e·A_e`` for BCE, ``coef`` broadcastable (an expanded view) to the logits."""
-    out: torch.Tensor = _FusedBCE.apply(logits, target, coef, pos_weight, neg_weight)
+    """``Σ_e c_e·A_e`` for BCE with ``c_e = s_e·scale``; ``sample_weight`` is ``None`` or a view
+    broadcast to the logits' shape (it is never materialised at full size)."""
+    out: torch.Tensor = _FusedBCE.apply(
+        logits, target, sample_weight, scale, pos_weight, neg_weight
+    )
     return out
