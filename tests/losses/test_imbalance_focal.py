@@ -216,8 +216,11 @@ def test_focal_equals_naive_composition(shape, reduction, ignore, gamma):
     torch.testing.assert_close(got, _value_and_grad(ref_fn, logits), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(37, 6, 3), (3, 4, 5, 6)])  # row blocks; column blocks
-def test_chunked_passes_equal_single_chunk(monkeypatch, shape):
+# (37, 6, 3): row blocks; (3, 4, 5, 6) whole-row blocks, or pixel-slice blocks with row_chunks=1
+@pytest.mark.parametrize(
+    "shape, row_chunks", [((37, 6, 3), None), ((3, 4, 5, 6), None), ((3, 4, 5, 6), 1)]
+)
+def test_chunked_passes_equal_single_chunk(monkeypatch, shape, row_chunks):
     logits, target, sw, _ = _data(shape, seed=5)
     t = torch.rand(*shape, dtype=torch.float64)
     one = [
@@ -225,6 +228,8 @@ def test_chunked_passes_equal_single_chunk(monkeypatch, shape):
         _value_and_grad(lambda x: binary_focal_loss(x, t, sample_weight=sw), logits),
     ]
     monkeypatch.setattr(focal_mod, "_CHUNK_ELEMENTS", 50)  # many chunks, uneven last one
+    if row_chunks is not None:
+        monkeypatch.setattr(focal_mod, "_ROW_CHUNKS", row_chunks)
     many = [
         _value_and_grad(lambda x: focal_loss(x, target, sample_weight=sw), logits),
         _value_and_grad(lambda x: binary_focal_loss(x, t, sample_weight=sw), logits),

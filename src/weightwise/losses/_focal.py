@@ -35,6 +35,13 @@ __all__ = ["binary_focal_loss", "focal_loss"]
 _CHUNK_ELEMENTS = 1 << 17
 
 
+# A block of columns ``x[i, :, j:k]`` of a dense ``(N, C, S)`` input is strided: PyTorch's
+# (log_)softmax kernels copy a strided input to a contiguous one, and an ``out=`` that is
+# strided through a temporary, which costs more than a block that spills out of cache. So a
+# whole row (contiguous) is one block up to this many chunks; only larger rows are split.
+_ROW_CHUNKS = 16
+
+
 def _chunk() -> int:
     """Elements per block: ``_CHUNK_ELEMENTS`` per intra-op thread, so that each thread's share
     stays cache-sized while the number of parallel regions (each one ends in a thread barrier)
@@ -70,13 +77,16 @@ def check_gamma(gamma: Any, name: str = "gamma") -> float:
 
 
 def _blocks(n: int, c: int, s: int) -> list[tuple[slice, slice]]:
-    """Chunks of a ``(N, C, S)`` array: blocks of rows, or of columns within one row when a
-    row alone is larger than the chunk. Each block holds about :func:`_chunk` elements."""
+    """Chunks of a ``(N, C, S)`` array: blocks of about :func:`_chunk` elements made of whole
+    rows; one whole row per block when a row is larger than the chunk but at most
+    ``_ROW_CHUNKS`` chunks; blocks of columns within one row beyond that."""
     per_row = c * s
     chunk = _chunk()
     if per_row <= chunk:
         step = max(1, chunk // max(1, per_row))
         return [(slice(i, i + step), slice(None)) for i in range(0, n, step)]
+    if per_row <= _ROW_CHUNKS * chunk:
+        return [(slice(i, i + 1), slice(None)) for i in range(n)]
     cols = max(1, chunk // max(1, c))
     return [(slice(i, i + 1), slice(j, j + cols)) for i in range(n) for j in range(0, s, cols)]
 
