@@ -8,6 +8,9 @@ training against unweighted training.
    weights, with value checks on and off (`compare` validates its data once, then trains with
    checks off); the epochs alternate so that load drift hits all alike. Goal: at most 5%
    overhead.
+3. A whole `compare` epoch (training plus the per-epoch validation record) of the class-weighted
+   strategy `balanced` against the unweighted `none`, both as `compare` runs them (test-set
+   evaluation included, divided by the epochs).
 
 Run: .venv/bin/python benchmarks/bench_compare.py [--repeats 30] [--skip-default]
 """
@@ -55,7 +58,7 @@ def main() -> None:
     cw = torch.as_tensor(class_weights(data.y_train), dtype=torch.float32)
     s = torch.rand(len(y)) + 0.5
     torch.manual_seed(0)
-    kinds = ("plain", "composition", "weighted")
+    kinds = ("plain", "composition", "ww-unweighted", "weighted")
     models = {k: build_model(X.shape[1], data.num_classes, cfg) for k in kinds}
     # (the "checks off" rows train the "weighted" model too: same work, value checks skipped)
     opts = {k: torch.optim.Adam(m.parameters(), lr=cfg.lr) for k, m in models.items()}
@@ -69,6 +72,8 @@ def main() -> None:
             logits = model(X[idx])
             if kind == "plain":
                 loss = F.cross_entropy(logits, y[idx])
+            elif kind == "ww-unweighted":
+                loss = cross_entropy(logits, y[idx])
             elif kind == "composition":
                 loss = (
                     F.cross_entropy(logits, y[idx], weight=cw, reduction="none") * s[idx]
@@ -85,6 +90,7 @@ def main() -> None:
     times: dict[str, list[float]] = {
         "plain": [],
         "composition": [],
+        "ww-unweighted": [],
         "weighted": [],
         "weighted, checks off": [],
     }
@@ -103,15 +109,37 @@ def main() -> None:
     print(f"  unweighted F.cross_entropy : {med['plain'] * 1e3:8.2f} ms")
     labels = {
         "composition": "hand (F.ce(none)*s).mean()",
+        "ww-unweighted": "weightwise CE, no weights",
         "weighted": "weightwise weighted CE",
         "weighted, checks off": "same, value checks off",
     }
-    for kind in ("composition", "weighted", "weighted, checks off"):
+    for kind in ("composition", "ww-unweighted", "weighted", "weighted, checks off"):
         print(
             f"  {labels[kind]:<27}: {med[kind] * 1e3:8.2f} ms "
             f"({100 * (med[kind] / med['plain'] - 1):+.1f} %)"
         )
     print("  goal: at most +5%; `compare` trains with value checks off after validating its data")
+
+    # 3. A whole `compare` epoch (training + the per-epoch validation record), class-weighted
+    #    strategy against the unweighted one, both as `compare` runs them.
+    from weightwise.cli._compare import run_compare
+
+    per: dict[str, list[float]] = {"none": [], "balanced": []}
+    epochs = 10
+    for r in range(max(3, args.repeats // 5) + 1):
+        for name in per:
+            cfg_s = CompareConfig(strategies=(name,), epochs=epochs)
+            t0 = time.perf_counter()
+            run_compare(data, cfg_s)
+            if r:
+                per[name].append((time.perf_counter() - t0) / epochs)
+    m = {k: statistics.median(v) for k, v in per.items()}
+    print(f"one `compare` epoch incl. validation, median of {len(per['none'])} runs:")
+    print(f"  none (unweighted CE)       : {m['none'] * 1e3:8.2f} ms")
+    print(
+        f"  balanced (class-weighted)  : {m['balanced'] * 1e3:8.2f} ms "
+        f"({100 * (m['balanced'] / m['none'] - 1):+.1f} %)"
+    )
 
 
 if __name__ == "__main__":
