@@ -499,6 +499,8 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         t = results["strategies"][n]["test"]
         table.add_row(str(i), n, *(f"{t[c_name]:.3f}" for c_name in cols))
     out_console = Console()
+    if not out_console.is_terminal:  # piped or logged: rich would assume 80 columns
+        out_console = Console(width=120)
     out_console.print(table)
     out_console.print(
         f"{len(chosen)} strategies ({', '.join(s for s in chosen if s in STRATEGIES)})"
