@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .._checks import (
     check_class_vector,
-    check_finite_nonnegative,
     check_in_range,
     check_soft_target,
-    checks_enabled,
 )
 from ..reduction import (
     SyncArg,
@@ -26,21 +23,13 @@ from ..reduction import (
     reduce_weighted,
     reduction_terms,
 )
+from ._common import align_per_label, as_float_tensor, check_binary_pair
 from ._fused import fused_binary_cross_entropy, fused_cross_entropy, use_fused
 
 __all__ = ["binary_cross_entropy", "cross_entropy"]
 
 # PyTorch's own default: a value never produced by a valid class index.
 _TORCH_IGNORE = -100
-
-
-def _as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
-    # Python numbers and lists convert straight to the logits' dtype: going through torch's
-    # default float32 first would round a float64 weight.
-    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=like.dtype)
-    if t.is_complex():
-        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
-    return t.to(device=like.device, dtype=like.dtype)
 
 
 def cross_entropy(
@@ -127,7 +116,7 @@ def cross_entropy(
     cw: torch.Tensor | None = None
     if class_weight is not None:
         cw = check_class_vector(
-            _as_float_tensor(class_weight, like=logits, name="class_weight"),
+            as_float_tensor(class_weight, like=logits, name="class_weight"),
             num_classes,
             name="class_weight",
         )
@@ -222,26 +211,6 @@ def grid_numel(shape: tuple[int, ...]) -> int:
     return n
 
 
-def _align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
-    """A scalar, or a ``(C,)`` vector aligned with dim 1 of ``(N, C, d...)``."""
-    t = _as_float_tensor(x, like=logits, name=name)
-    if t.dim() == 0:
-        check_finite_nonnegative(t, name)
-        return t
-    if logits.dim() < 2:
-        if t.numel() == 1 and t.dim() == 1:
-            check_finite_nonnegative(t, name)
-            return t.reshape(())
-        raise ValueError(
-            f"{name} must be a scalar for logits of shape {tuple(logits.shape)} (no label "
-            f"axis); got shape {tuple(t.shape)}"
-        )
-    check_class_vector(t, logits.shape[1], name=name, per="label (dim 1 of logits)")
-    shape = [1] * logits.dim()
-    shape[1] = logits.shape[1]
-    return t.reshape(shape)
-
-
 def binary_cross_entropy(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -285,34 +254,10 @@ def binary_cross_entropy(
         >>> loss = binary_cross_entropy(logits, Y, pos_weight=torch.full((5,), 3.0))
     """
     _check_reduction(reduction)
-    if not logits.is_floating_point():
-        raise ValueError(f"logits must be floating point; got dtype {logits.dtype}")
-    if logits.dim() < 1:
-        raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
-    if tuple(target.shape) != tuple(logits.shape):
-        raise ValueError(
-            f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(target.shape)}"
-        )
-    target = target.to(logits.dtype)
-    if checks_enabled() and target.numel():
-        # One aminmax (a NaN propagates into both ends); the mask is built only to report.
-        lo, hi = torch.aminmax(target)
-        bad_range = not bool((lo >= 0) & (hi <= 1))
-    else:
-        bad_range = False
-    if bad_range:
-        bad = ~torch.isfinite(target) | (target < 0) | (target > 1)
-        if bool(bad.any()):
-            from .._checks import format_index
+    target = check_binary_pair(logits, target)
 
-            pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
-            raise ValueError(
-                f"target must be in [0, 1]; got {target.reshape(-1)[pos].item()!r} at "
-                f"{format_index(pos, tuple(target.shape))}"
-            )
-
-    pw = None if pos_weight is None else _align_per_label(pos_weight, logits, name="pos_weight")
-    nw = None if neg_weight is None else _align_per_label(neg_weight, logits, name="neg_weight")
+    pw = None if pos_weight is None else align_per_label(pos_weight, logits, name="pos_weight")
+    nw = None if neg_weight is None else align_per_label(neg_weight, logits, name="neg_weight")
 
     s: torch.Tensor | None = None
     if sample_weight is not None:

@@ -21,12 +21,10 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 
 from .._checks import (
     check_class_vector,
-    check_finite_nonnegative,
     check_in_range,
-    checks_enabled,
-    format_index,
 )
 from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
+from ._common import align_per_label, as_float_tensor, check_binary_pair, check_unit_interval
 
 __all__ = ["binary_focal_loss", "focal_loss"]
 
@@ -47,19 +45,6 @@ def _chunk() -> int:
     stays cache-sized while the number of parallel regions (each one ends in a thread barrier)
     does not grow with the thread count."""
     return _CHUNK_ELEMENTS * max(1, torch.get_num_threads())
-
-
-def _as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        try:
-            # Python floats would otherwise pass through float32 (the default dtype) first.
-            x = torch.as_tensor(x, dtype=torch.float64)
-        except (TypeError, RuntimeError):
-            x = torch.as_tensor(x)
-    t = x
-    if t.is_complex():
-        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
-    return t.to(device=like.device, dtype=like.dtype)
 
 
 def check_gamma(gamma: Any, name: str = "gamma") -> float:
@@ -271,7 +256,7 @@ def focal_loss(
 
     kappa_c: torch.Tensor | None = None
     if alpha is not None:
-        a = _as_float_tensor(alpha, like=logits, name="alpha")
+        a = as_float_tensor(alpha, like=logits, name="alpha")
         if a.dim() == 0:
             raise ValueError(
                 f"alpha must be None or a per-class vector of shape ({num_classes},); got the "
@@ -282,7 +267,7 @@ def focal_loss(
         kappa_c = check_class_vector(a, num_classes, name="alpha")
     if class_weight is not None:
         cw = check_class_vector(
-            _as_float_tensor(class_weight, like=logits, name="class_weight"),
+            as_float_tensor(class_weight, like=logits, name="class_weight"),
             num_classes,
             name="class_weight",
         )
@@ -427,37 +412,6 @@ def _sigmoid_focal_composed(x: torch.Tensor, t: torch.Tensor, gamma: float) -> t
     return ce if gamma == 0.0 else ce * q.pow(gamma)
 
 
-def _align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
-    """A scalar, or a ``(C,)`` vector aligned with dim 1 of ``(N, C, d...)``."""
-    t = _as_float_tensor(x, like=logits, name=name)
-    if t.dim() == 0:
-        check_finite_nonnegative(t, name)
-        return t
-    if logits.dim() < 2:
-        raise ValueError(
-            f"{name} must be a scalar for logits of shape {tuple(logits.shape)} (no label "
-            f"axis); got shape {tuple(t.shape)}"
-        )
-    check_class_vector(t, logits.shape[1], name=name, per="label (dim 1 of logits)")
-    shape = [1] * logits.dim()
-    shape[1] = logits.shape[1]
-    return t.reshape(shape)
-
-
-def _check_unit_interval(x: torch.Tensor, name: str) -> None:
-    if not checks_enabled() or x.numel() == 0:
-        return
-    # Fast path without full-size temporaries (a NaN fails both comparisons).
-    lo, hi = torch.aminmax(x)
-    if bool(lo >= 0) and bool(hi <= 1):
-        return
-    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
-    if bool(bad.any()):
-        pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
-        where = "" if x.dim() == 0 else f" at {format_index(pos, tuple(x.shape))}"
-        raise ValueError(f"{name} must be in [0, 1]; got {x.reshape(-1)[pos].item()!r}{where}")
-
-
 def binary_focal_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -513,29 +467,16 @@ def binary_focal_loss(
     """
     _check_reduction(reduction)
     g = check_gamma(gamma)
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
-        )
-    if logits.dim() < 1:
-        raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
-    if not isinstance(target, torch.Tensor):
-        target = torch.as_tensor(target)
-    if tuple(target.shape) != tuple(logits.shape):
-        raise ValueError(
-            f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(target.shape)}"
-        )
-    target = target.to(device=logits.device, dtype=logits.dtype)
-    _check_unit_interval(target, "target")
+    target = check_binary_pair(logits, target)
 
     kappa: torch.Tensor | None = None
     if alpha is not None:
-        a = _align_per_label(alpha, logits, name="alpha")
-        _check_unit_interval(a, "alpha")
+        a = align_per_label(alpha, logits, name="alpha")
+        check_unit_interval(a, "alpha")
         kappa = a * target + (1 - a) * (1 - target)
     if pos_weight is not None or neg_weight is not None:
-        pw = 1.0 if pos_weight is None else _align_per_label(pos_weight, logits, name="pos_weight")
-        nw = 1.0 if neg_weight is None else _align_per_label(neg_weight, logits, name="neg_weight")
+        pw = 1.0 if pos_weight is None else align_per_label(pos_weight, logits, name="pos_weight")
+        nw = 1.0 if neg_weight is None else align_per_label(neg_weight, logits, name="neg_weight")
         k2 = pw * target + nw * (1 - target)
         kappa = k2 if kappa is None else kappa * k2
 

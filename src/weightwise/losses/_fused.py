@@ -128,6 +128,24 @@ def _ce_chunk(
     return (coef.to(torch.float64) * loss.to(torch.float64)).sum()
 
 
+def _hand_over(ctx: FunctionCtx, grad_output: torch.Tensor, what: str) -> torch.Tensor:
+    """The saved gradient scaled by ``grad_output``; the buffer itself when that is 1.
+
+    The context drops its reference first, so autograd can take the buffer as ``.grad``
+    without a copy; a second backward through the same graph therefore needs ``fused=False``.
+    """
+    grad: torch.Tensor | None = ctx.grad  # type: ignore[attr-defined]
+    if grad is None:
+        raise RuntimeError(
+            f"the fused {what} gradient was already used: backward through it twice needs "
+            "fused=False"
+        )
+    ctx.grad = None  # type: ignore[attr-defined]
+    if grad_output.numel() == 1 and bool(grad_output == 1):
+        return grad
+    return grad.mul_(grad_output)
+
+
 class _FusedCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -178,17 +196,7 @@ class _FusedCrossEntropy(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
-        grad = ctx.grad  # type: ignore[attr-defined]
-        if grad is None:
-            raise RuntimeError(
-                "the fused cross-entropy gradient was already used: backward through it twice "
-                "needs fused=False"
-            )
-        ctx.grad = None  # type: ignore[attr-defined]
-        # Drop our reference so autograd can take the buffer as .grad without a copy.
-        if grad_output.numel() == 1 and bool(grad_output == 1):
-            return grad, None, None, None, None, None
-        return grad.mul_(grad_output), None, None, None, None, None
+        return (_hand_over(ctx, grad_output, "cross-entropy"), None, None, None, None, None)
 
 
 def fused_cross_entropy(
@@ -276,16 +284,7 @@ class _FusedBCE(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
-        grad = ctx.grad  # type: ignore[attr-defined]
-        if grad is None:
-            raise RuntimeError(
-                "the fused BCE gradient was already used: backward through it twice needs "
-                "fused=False"
-            )
-        ctx.grad = None  # type: ignore[attr-defined]
-        if grad_output.numel() == 1 and bool(grad_output == 1):
-            return grad, None, None, None, None, None
-        return grad.mul_(grad_output), None, None, None, None, None
+        return (_hand_over(ctx, grad_output, "BCE"), None, None, None, None, None)
 
 
 def fused_binary_cross_entropy(

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from .._checks import as_float64_array, checks_enabled, format_index
 from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._classification import cross_entropy
-from ._focal import _align_per_label, _check_unit_interval, check_gamma
+from ._common import align_per_label, check_binary_pair
+from ._focal import check_gamma
 
 __all__ = [
     "any_of_cross_entropy",
@@ -455,20 +456,7 @@ def asymmetric_loss(
     cl = _check_nonnegative_real(clip, "clip")
     if cl > 1:
         raise ValueError(f"clip must be in [0, 1]; got {clip!r}")
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
-        )
-    if logits.dim() < 1:
-        raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
-    if not isinstance(target, torch.Tensor):
-        target = torch.as_tensor(target)
-    if tuple(target.shape) != tuple(logits.shape):
-        raise ValueError(
-            f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(target.shape)}"
-        )
-    target = target.to(device=logits.device, dtype=logits.dtype)
-    _check_unit_interval(target, "target")
+    target = check_binary_pair(logits, target)
 
     # -log p = softplus(-x): stable for any x.
     loss_pos = F.softplus(-logits)
@@ -486,8 +474,8 @@ def asymmetric_loss(
         f_neg = _safe_pow(p_m, gn)
         loss_neg = loss_neg * (f_neg.detach() if detach_focal else f_neg)
 
-    pw = None if pos_weight is None else _align_per_label(pos_weight, logits, name="pos_weight")
-    nw = None if neg_weight is None else _align_per_label(neg_weight, logits, name="neg_weight")
+    pw = None if pos_weight is None else align_per_label(pos_weight, logits, name="pos_weight")
+    nw = None if neg_weight is None else align_per_label(neg_weight, logits, name="neg_weight")
     kp = target if pw is None else pw * target
     kn = (1 - target) if nw is None else nw * (1 - target)
     per_elem = kp * loss_pos + kn * loss_neg

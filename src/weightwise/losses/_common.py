@@ -1,0 +1,89 @@
+"""Input handling shared by the losses: weight vectors, per-label alignment, binary targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._checks import check_class_vector, check_finite_nonnegative, checks_enabled, format_index
+
+__all__ = ["align_per_label", "as_float_tensor", "check_binary_pair", "check_unit_interval"]
+
+
+def as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
+    """``x`` as a real tensor with the dtype and device of ``like``.
+
+    Python numbers and lists convert straight to that dtype: going through torch's default
+    float32 first would round a float64 weight.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        arr = np.asarray(x)
+        if arr.dtype.kind == "c":
+            raise ValueError(f"{name} must be real; got dtype {arr.dtype}")
+        t = torch.as_tensor(arr, dtype=like.dtype)
+    if t.is_complex():
+        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
+    return t.to(device=like.device, dtype=like.dtype)
+
+
+def align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
+    """A scalar, or a ``(C,)`` vector aligned with dim 1 of ``(N, C, d...)`` (finite, ``>= 0``).
+
+    PyTorch's ``pos_weight`` aligns with the last dim instead (pytorch#27936).
+    """
+    t = as_float_tensor(x, like=logits, name=name)
+    if t.dim() == 0:
+        check_finite_nonnegative(t, name)
+        return t
+    if logits.dim() < 2:
+        if t.numel() == 1 and t.dim() == 1:
+            check_finite_nonnegative(t, name)
+            return t.reshape(())
+        raise ValueError(
+            f"{name} must be a scalar for logits of shape {tuple(logits.shape)} (no label "
+            f"axis); got shape {tuple(t.shape)}"
+        )
+    check_class_vector(t, logits.shape[1], name=name, per="label (dim 1 of logits)")
+    shape = [1] * logits.dim()
+    shape[1] = logits.shape[1]
+    return t.reshape(shape)
+
+
+def check_unit_interval(x: torch.Tensor, name: str) -> None:
+    """Values in ``[0, 1]`` (a value check: one ``aminmax``; the mask only to report)."""
+    if not checks_enabled() or x.numel() == 0:
+        return
+    lo, hi = torch.aminmax(x)  # a NaN propagates into both ends
+    if bool((lo >= 0) & (hi <= 1)):
+        return
+    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
+    if bool(bad.any()):
+        pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
+        where = "" if x.dim() == 0 else f" at {format_index(pos, tuple(x.shape))}"
+        raise ValueError(f"{name} must be in [0, 1]; got {x.reshape(-1)[pos].item()!r}{where}")
+
+
+def check_binary_pair(logits: Any, target: Any) -> torch.Tensor:
+    """Validate binary / multi-label logits and targets; return the target as the logits' dtype.
+
+    ``logits``: a floating tensor with at least one dim; ``target``: the same shape, in
+    ``[0, 1]`` (soft targets allowed).
+    """
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise ValueError(
+            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
+        )
+    if logits.dim() < 1:
+        raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
+    t = target if isinstance(target, torch.Tensor) else torch.as_tensor(target)
+    if tuple(t.shape) != tuple(logits.shape):
+        raise ValueError(
+            f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(t.shape)}"
+        )
+    t = t.to(device=logits.device, dtype=logits.dtype)
+    check_unit_interval(t, "target")
+    return t
