@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import log_loss
 
+import weight_invariants as inv
+from weight_invariants import cases
 from weightwise.losses import cross_entropy
 from weightwise.nn import CrossEntropyLoss
 
@@ -203,14 +205,6 @@ def test_gradcheck_hard_and_soft(reduction):
 
 # ---- invariants (DECISIONS §1 table) -----------------------------------------------------
 
-cases = st.integers(min_value=1, max_value=12).flatmap(
-    lambda n: st.tuples(
-        st.just(n),
-        st.integers(0, 2**31 - 1),
-        st.lists(st.integers(0, 3), min_size=n, max_size=n),
-    )
-)
-
 
 def _ce(logits, target, w, reduction):
     return cross_entropy(
@@ -231,56 +225,41 @@ def _rand(n, seed):
     )
 
 
+def _on_rows(n, seed):
+    logits, target, _ = _rand(n, seed)
+
+    def loss(rows, w, red):
+        return _ce(logits[rows], target[rows], w, red)
+
+    return loss
+
+
 @settings(max_examples=40, deadline=None)
 @given(cases)
 def test_unit_weights_equal_no_weights(case):
     n, seed, _ = case
-    logits, target, _ = _rand(n, seed)
-    for red in ["mean", "weighted_mean", "nonzero_mean", "sum"]:
-        torch.testing.assert_close(
-            _ce(logits, target, torch.ones(n, dtype=torch.float64), red),
-            _ce(logits, target, None, red),
-        )
+    inv.unit_equals_none(_on_rows(n, seed), n)
 
 
 @settings(max_examples=40, deadline=None)
 @given(cases)
 def test_integer_weights_equal_repetition(case):
     n, seed, reps = case
-    logits, target, _ = _rand(n, seed)
-    w = torch.tensor(reps, dtype=torch.float64)
-    if w.sum() == 0:
-        w[0] = 1.0
-    idx = torch.repeat_interleave(torch.arange(n), w.long())
-    for red in ["weighted_mean", "sum"]:
-        torch.testing.assert_close(
-            _ce(logits, target, w, red), _ce(logits[idx], target[idx], None, red)
-        )
+    inv.integer_equals_repetition(_on_rows(n, seed), reps)
 
 
 @settings(max_examples=40, deadline=None)
 @given(cases)
 def test_zero_weight_equals_removal(case):
     n, seed, mask = case
-    logits, target, w = _rand(n, seed)
-    keep = torch.tensor(mask) > 0
-    if not keep.any():
-        keep[0] = True
-    w = torch.where(keep, w, torch.zeros_like(w))
-    for red in ["weighted_mean", "nonzero_mean", "sum"]:
-        torch.testing.assert_close(
-            _ce(logits, target, w, red), _ce(logits[keep], target[keep], w[keep], red)
-        )
+    inv.zero_equals_removal(_on_rows(n, seed), _rand(n, seed)[-1], mask)
 
 
 @settings(max_examples=40, deadline=None)
 @given(cases, st.floats(0.01, 100.0))
 def test_weighted_mean_is_scale_free(case, scale):
     n, seed, _ = case
-    logits, target, w = _rand(n, seed)
-    torch.testing.assert_close(
-        _ce(logits, target, w * scale, "weighted_mean"), _ce(logits, target, w, "weighted_mean")
-    )
+    inv.weighted_mean_scale_free(_on_rows(n, seed), _rand(n, seed)[-1], scale)
 
 
 def test_table_crosses_fail_on_a_counterexample():

@@ -11,7 +11,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import weight_invariants as inv
 import weightwise.losses._focal as focal_mod
+from weight_invariants import cases
 from weightwise.losses import binary_cross_entropy, binary_focal_loss, cross_entropy, focal_loss
 
 REDUCTIONS = ["mean", "weighted_mean", "nonzero_mean", "sum", "none"]
@@ -314,14 +316,6 @@ def test_gradcheck_binary_focal(gamma, soft):
 
 # ---- invariants (DECISIONS §1 table) -------------------------------------------------------
 
-cases = st.integers(min_value=1, max_value=10).flatmap(
-    lambda n: st.tuples(
-        st.just(n),
-        st.integers(0, 2**31 - 1),
-        st.lists(st.integers(0, 3), min_size=n, max_size=n),
-    )
-)
-
 
 def _rand(n, seed):
     g = torch.Generator().manual_seed(seed)
@@ -352,59 +346,41 @@ def _both(logits, target, multi, w, reduction):
     return torch.stack([a, b])
 
 
+def _on_rows(n, seed):
+    logits, target, multi, _ = _rand(n, seed)
+
+    def loss(rows, w, red):
+        return _both(logits[rows], target[rows], multi[rows], w, red)
+
+    return loss
+
+
 @settings(max_examples=25, deadline=None)
 @given(cases)
 def test_unit_weights_equal_no_weights(case):
     n, seed, _ = case
-    logits, target, multi, _ = _rand(n, seed)
-    for red in ["mean", "weighted_mean", "nonzero_mean", "sum"]:
-        torch.testing.assert_close(
-            _both(logits, target, multi, torch.ones(n, dtype=torch.float64), red),
-            _both(logits, target, multi, None, red),
-        )
+    inv.unit_equals_none(_on_rows(n, seed), n)
 
 
 @settings(max_examples=25, deadline=None)
 @given(cases)
 def test_integer_weights_equal_repetition(case):
     n, seed, reps = case
-    logits, target, multi, _ = _rand(n, seed)
-    w = torch.tensor(reps, dtype=torch.float64)
-    if w.sum() == 0:
-        w[0] = 1.0
-    idx = torch.repeat_interleave(torch.arange(n), w.long())
-    for red in ["weighted_mean", "sum"]:
-        torch.testing.assert_close(
-            _both(logits, target, multi, w, red),
-            _both(logits[idx], target[idx], multi[idx], None, red),
-        )
+    inv.integer_equals_repetition(_on_rows(n, seed), reps)
 
 
 @settings(max_examples=25, deadline=None)
 @given(cases)
 def test_zero_weight_equals_removal(case):
     n, seed, mask = case
-    logits, target, multi, w = _rand(n, seed)
-    keep = torch.tensor(mask) > 0
-    if not keep.any():
-        keep[0] = True
-    w = torch.where(keep, w, torch.zeros_like(w))
-    for red in ["weighted_mean", "nonzero_mean", "sum"]:
-        torch.testing.assert_close(
-            _both(logits, target, multi, w, red),
-            _both(logits[keep], target[keep], multi[keep], w[keep], red),
-        )
+    inv.zero_equals_removal(_on_rows(n, seed), _rand(n, seed)[-1], mask)
 
 
 @settings(max_examples=25, deadline=None)
 @given(cases, st.floats(0.01, 100.0))
 def test_weighted_mean_is_scale_free(case, scale):
     n, seed, _ = case
-    logits, target, multi, w = _rand(n, seed)
-    torch.testing.assert_close(
-        _both(logits, target, multi, w * scale, "weighted_mean"),
-        _both(logits, target, multi, w, "weighted_mean"),
-    )
+    inv.weighted_mean_scale_free(_on_rows(n, seed), _rand(n, seed)[-1], scale)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "weighted_mean", "nonzero_mean", "sum"])

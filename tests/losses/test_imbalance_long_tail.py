@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import weight_invariants as inv
+from weight_invariants import cases
 from weightwise import class_weights
 from weightwise.decision import posthoc_logit_adjust
 from weightwise.losses import (
@@ -361,13 +363,6 @@ def test_deferred_reweighting_schedule():
 
 # ---- invariants (DECISIONS §1 table) for the losses of this file ----------------------------
 
-cases = st.integers(min_value=1, max_value=10).flatmap(
-    lambda n: st.tuples(
-        st.just(n),
-        st.integers(0, 2**31 - 1),
-        st.lists(st.integers(0, 3), min_size=n, max_size=n),
-    )
-)
 COUNTS = torch.tensor([50.0, 5.0, 1.0], dtype=torch.float64)
 CW = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
 
@@ -405,56 +400,38 @@ def _all(logits, target, sets, w, red):
     )
 
 
+def _on_rows(n, seed):
+    logits, target, sets, _ = _rand(n, seed)
+
+    def loss(rows, w, red):
+        return _all(logits[rows], target[rows], sets[rows], w, red)
+
+    return loss
+
+
 @settings(max_examples=20, deadline=None)
 @given(cases)
 def test_unit_weights_equal_no_weights(case):
     n, seed, _ = case
-    logits, target, sets, _ = _rand(n, seed)
-    for red in ["mean", "weighted_mean", "nonzero_mean", "sum"]:
-        torch.testing.assert_close(
-            _all(logits, target, sets, torch.ones(n, dtype=torch.float64), red),
-            _all(logits, target, sets, None, red),
-        )
+    inv.unit_equals_none(_on_rows(n, seed), n)
 
 
 @settings(max_examples=20, deadline=None)
 @given(cases)
 def test_integer_weights_equal_repetition(case):
     n, seed, reps = case
-    logits, target, sets, _ = _rand(n, seed)
-    w = torch.tensor(reps, dtype=torch.float64)
-    if w.sum() == 0:
-        w[0] = 1.0
-    idx = torch.repeat_interleave(torch.arange(n), w.long())
-    for red in ["weighted_mean", "sum"]:
-        torch.testing.assert_close(
-            _all(logits, target, sets, w, red),
-            _all(logits[idx], target[idx], sets[idx], None, red),
-        )
+    inv.integer_equals_repetition(_on_rows(n, seed), reps)
 
 
 @settings(max_examples=20, deadline=None)
 @given(cases)
 def test_zero_weight_equals_removal(case):
     n, seed, mask = case
-    logits, target, sets, w = _rand(n, seed)
-    keep = torch.tensor(mask) > 0
-    if not keep.any():
-        keep[0] = True
-    w = torch.where(keep, w, torch.zeros_like(w))
-    for red in ["weighted_mean", "nonzero_mean", "sum"]:
-        torch.testing.assert_close(
-            _all(logits, target, sets, w, red),
-            _all(logits[keep], target[keep], sets[keep], w[keep], red),
-        )
+    inv.zero_equals_removal(_on_rows(n, seed), _rand(n, seed)[-1], mask)
 
 
 @settings(max_examples=20, deadline=None)
 @given(cases, st.floats(0.01, 100.0))
 def test_weighted_mean_is_scale_free(case, scale):
     n, seed, _ = case
-    logits, target, sets, w = _rand(n, seed)
-    torch.testing.assert_close(
-        _all(logits, target, sets, w * scale, "weighted_mean"),
-        _all(logits, target, sets, w, "weighted_mean"),
-    )
+    inv.weighted_mean_scale_free(_on_rows(n, seed), _rand(n, seed)[-1], scale)
