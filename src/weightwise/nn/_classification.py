@@ -7,22 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..losses._classification import binary_cross_entropy, cross_entropy
 from ..reduction import SyncArg, _check_reduction
+from ._base import FunctionalLoss, as_buffer
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss"]
 
 
-def _buffer(x: Any) -> torch.Tensor | None:
-    if x is None:
-        return None
-    t = x.detach().clone() if isinstance(x, torch.Tensor) else torch.as_tensor(x)
-    return t.to(torch.get_default_dtype()) if not t.is_floating_point() else t
-
-
-class CrossEntropyLoss(nn.Module):
+class CrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.cross_entropy`.
 
     Example:
@@ -32,6 +25,15 @@ class CrossEntropyLoss(nn.Module):
         >>> loss = loss_fn(torch.randn(3, 2), torch.tensor([0, 1, 1]),
         ...                sample_weight=torch.tensor([1.0, 0.5, 2.0]))
     """
+
+    _fn = staticmethod(cross_entropy)
+    _options = (
+        "class_weight",
+        "ignore_index",
+        "label_smoothing",
+        "reduction",
+        "sync",
+    )
 
     class_weight: torch.Tensor | None
 
@@ -46,31 +48,17 @@ class CrossEntropyLoss(nn.Module):
     ) -> None:
         super().__init__()
         _check_reduction(reduction)
-        self.register_buffer("class_weight", _buffer(class_weight))
+        self.register_buffer("class_weight", as_buffer(class_weight))
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.reduction = reduction
         self.sync = sync
 
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return cross_entropy(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            class_weight=self.class_weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
-
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
 
-class BCEWithLogitsLoss(nn.Module):
+class BCEWithLogitsLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.binary_cross_entropy`.
 
     Example:
@@ -78,6 +66,14 @@ class BCEWithLogitsLoss(nn.Module):
         >>> loss_fn = BCEWithLogitsLoss(pos_weight=torch.tensor([2.0, 1.0, 5.0]))
         >>> loss = loss_fn(torch.randn(4, 3), (torch.rand(4, 3) > 0.5).float())
     """
+
+    _fn = staticmethod(binary_cross_entropy)
+    _options = (
+        "pos_weight",
+        "neg_weight",
+        "reduction",
+        "sync",
+    )
 
     pos_weight: torch.Tensor | None
     neg_weight: torch.Tensor | None
@@ -92,23 +88,10 @@ class BCEWithLogitsLoss(nn.Module):
     ) -> None:
         super().__init__()
         _check_reduction(reduction)
-        self.register_buffer("pos_weight", _buffer(pos_weight))
-        self.register_buffer("neg_weight", _buffer(neg_weight))
+        self.register_buffer("pos_weight", as_buffer(pos_weight))
+        self.register_buffer("neg_weight", as_buffer(neg_weight))
         self.reduction = reduction
         self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return binary_cross_entropy(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            pos_weight=self.pos_weight,
-            neg_weight=self.neg_weight,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -21,7 +21,8 @@ from ..losses._dense import (
 )
 from ..losses._lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from ..reduction import SyncArg, _check_reduction
-from ._classification import BCEWithLogitsLoss, CrossEntropyLoss, _buffer
+from ._base import as_buffer
+from ._classification import BCEWithLogitsLoss, CrossEntropyLoss
 
 __all__ = [
     "CompoundLoss",
@@ -43,7 +44,7 @@ class _DenseLoss(nn.Module):
     def __init__(self, *, class_weight: Any = None, reduction: str = "mean", **options: Any):
         super().__init__()
         _check_reduction(reduction)
-        self.register_buffer("class_weight", _buffer(class_weight))
+        self.register_buffer("class_weight", as_buffer(class_weight))
         self.reduction = reduction
         self.options = options
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..losses._focal import binary_focal_loss, check_gamma, focal_loss
 from ..losses._imbalance import (
@@ -21,6 +20,7 @@ from ..losses._imbalance import (
     logit_adjusted_cross_entropy,
 )
 from ..reduction import SyncArg, _check_reduction
+from ._base import FunctionalLoss, as_buffer
 
 __all__ = [
     "AnyOfCrossEntropyLoss",
@@ -33,22 +33,11 @@ __all__ = [
 ]
 
 
-def _buffer(x: Any) -> torch.Tensor | None:
-    if x is None:
-        return None
-    if isinstance(x, torch.Tensor):
-        t = x.detach().clone()
-        return t.to(torch.get_default_dtype()) if not t.is_floating_point() else t
-    # Python numbers and lists: float64, so that no precision is lost before the loss casts
-    # them to the logits' dtype.
-    return torch.as_tensor(x, dtype=torch.float64)
-
-
 def _positive_buffer(x: Any, name: str) -> torch.Tensor:
     return torch.as_tensor(check_positive_vector(x, name), dtype=torch.float64)
 
 
-class FocalLoss(nn.Module):
+class FocalLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.focal_loss`.
 
     Example:
@@ -56,6 +45,16 @@ class FocalLoss(nn.Module):
         >>> loss_fn = FocalLoss(gamma=2.0, alpha=torch.tensor([0.25, 0.75]))
         >>> loss = loss_fn(torch.randn(3, 2), torch.tensor([0, 1, 1]))
     """
+
+    _fn = staticmethod(focal_loss)
+    _options = (
+        "gamma",
+        "alpha",
+        "class_weight",
+        "ignore_index",
+        "reduction",
+        "sync",
+    )
 
     alpha: torch.Tensor | None
     class_weight: torch.Tensor | None
@@ -78,32 +77,17 @@ class FocalLoss(nn.Module):
                 f"alpha must be None or a per-class vector of shape (C,); got the scalar "
                 f"{alpha!r}. A scalar alpha is ambiguous for the softmax focal loss"
             )
-        self.register_buffer("alpha", _buffer(alpha))
-        self.register_buffer("class_weight", _buffer(class_weight))
+        self.register_buffer("alpha", as_buffer(alpha))
+        self.register_buffer("class_weight", as_buffer(class_weight))
         self.ignore_index = ignore_index
         self.reduction = reduction
         self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return focal_loss(
-            logits,
-            target,
-            gamma=self.gamma,
-            alpha=self.alpha,
-            sample_weight=sample_weight,
-            class_weight=self.class_weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
 
 
-class BinaryFocalLoss(nn.Module):
+class BinaryFocalLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.binary_focal_loss`.
 
     Example:
@@ -111,6 +95,16 @@ class BinaryFocalLoss(nn.Module):
         >>> loss_fn = BinaryFocalLoss(gamma=2.0, alpha=0.25)
         >>> loss = loss_fn(torch.randn(4, 3), (torch.rand(4, 3) > 0.5).float())
     """
+
+    _fn = staticmethod(binary_focal_loss)
+    _options = (
+        "gamma",
+        "alpha",
+        "pos_weight",
+        "neg_weight",
+        "reduction",
+        "sync",
+    )
 
     alpha: torch.Tensor | None
     pos_weight: torch.Tensor | None
@@ -129,32 +123,17 @@ class BinaryFocalLoss(nn.Module):
         super().__init__()
         _check_reduction(reduction)
         self.gamma = check_gamma(gamma)
-        self.register_buffer("alpha", _buffer(alpha))
-        self.register_buffer("pos_weight", _buffer(pos_weight))
-        self.register_buffer("neg_weight", _buffer(neg_weight))
+        self.register_buffer("alpha", as_buffer(alpha))
+        self.register_buffer("pos_weight", as_buffer(pos_weight))
+        self.register_buffer("neg_weight", as_buffer(neg_weight))
         self.reduction = reduction
         self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return binary_focal_loss(
-            logits,
-            target,
-            gamma=self.gamma,
-            alpha=self.alpha,
-            sample_weight=sample_weight,
-            pos_weight=self.pos_weight,
-            neg_weight=self.neg_weight,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
 
 
-class AnyOfCrossEntropyLoss(nn.Module):
+class AnyOfCrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.any_of_cross_entropy`.
 
     Example:
@@ -163,6 +142,13 @@ class AnyOfCrossEntropyLoss(nn.Module):
         >>> sets = torch.tensor([[True, True, False], [False, False, True]])
         >>> loss = loss_fn(torch.randn(2, 3), sets)
     """
+
+    _fn = staticmethod(any_of_cross_entropy)
+    _options = (
+        "mode",
+        "reduction",
+        "sync",
+    )
 
     def __init__(self, *, mode: str = "marginal", reduction: str = "mean", sync: SyncArg = False):
         super().__init__()
@@ -176,20 +162,13 @@ class AnyOfCrossEntropyLoss(nn.Module):
     def forward(
         self, logits: torch.Tensor, target_sets: torch.Tensor, sample_weight: Any = None
     ) -> torch.Tensor:
-        return any_of_cross_entropy(
-            logits,
-            target_sets,
-            mode=self.mode,
-            sample_weight=sample_weight,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
+        return super().forward(logits, target_sets, sample_weight)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, reduction={self.reduction!r}"
 
 
-class LogitAdjustedCrossEntropyLoss(nn.Module):
+class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.logit_adjusted_cross_entropy`.
 
     Give exactly one of ``prior`` and ``counts`` (kept as a float64 buffer).
@@ -199,6 +178,18 @@ class LogitAdjustedCrossEntropyLoss(nn.Module):
         >>> loss_fn = LogitAdjustedCrossEntropyLoss(counts=[100, 10, 1], tau=1.0)
         >>> loss = loss_fn(torch.randn(3, 3), torch.tensor([0, 1, 2]))
     """
+
+    _fn = staticmethod(logit_adjusted_cross_entropy)
+    _options = (
+        "prior",
+        "counts",
+        "tau",
+        "class_weight",
+        "ignore_index",
+        "label_smoothing",
+        "reduction",
+        "sync",
+    )
 
     prior: torch.Tensor | None
     counts: torch.Tensor | None
@@ -227,29 +218,12 @@ class LogitAdjustedCrossEntropyLoss(nn.Module):
         self.register_buffer(
             "counts", None if counts is None else _positive_buffer(counts, "counts")
         )
-        self.register_buffer("class_weight", _buffer(class_weight))
+        self.register_buffer("class_weight", as_buffer(class_weight))
         self.tau = check_gamma(tau, "tau")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.reduction = reduction
         self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return logit_adjusted_cross_entropy(
-            logits,
-            target,
-            prior=self.prior,
-            counts=self.counts,
-            tau=self.tau,
-            sample_weight=sample_weight,
-            class_weight=self.class_weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, reduction={self.reduction!r}"
@@ -285,7 +259,7 @@ class BalancedSoftmaxLoss(LogitAdjustedCrossEntropyLoss):
         )
 
 
-class LDAMLoss(nn.Module):
+class LDAMLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.ldam_loss`.
 
     For LDAM-DRW, update the class weights at the start of each epoch::
@@ -301,6 +275,17 @@ class LDAMLoss(nn.Module):
         >>> loss_fn = LDAMLoss(counts=[100, 10, 1])
         >>> loss = loss_fn(torch.randn(3, 3), torch.tensor([0, 1, 2]))
     """
+
+    _fn = staticmethod(ldam_loss)
+    _options = (
+        "counts",
+        "max_margin",
+        "scale",
+        "class_weight",
+        "ignore_index",
+        "reduction",
+        "sync",
+    )
 
     counts: torch.Tensor
     class_weight: torch.Tensor | None
@@ -319,7 +304,7 @@ class LDAMLoss(nn.Module):
         super().__init__()
         _check_reduction(reduction)
         self.register_buffer("counts", _positive_buffer(counts, "counts"))
-        self.register_buffer("class_weight", _buffer(class_weight))
+        self.register_buffer("class_weight", as_buffer(class_weight))
         self.max_margin = check_gamma(max_margin, "max_margin")
         self.scale = float(scale)
         if not self.scale > 0 or self.scale == float("inf"):
@@ -330,30 +315,14 @@ class LDAMLoss(nn.Module):
 
     def set_class_weight(self, class_weight: Any) -> None:
         """Replace the class weights (e.g. from a :class:`DeferredReweighting` schedule)."""
-        buf = _buffer(class_weight)
+        buf = as_buffer(class_weight)
         self.class_weight = None if buf is None else buf.to(self.counts.device)
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return ldam_loss(
-            logits,
-            target,
-            counts=self.counts,
-            max_margin=self.max_margin,
-            scale=self.scale,
-            sample_weight=sample_weight,
-            class_weight=self.class_weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"max_margin={self.max_margin}, scale={self.scale}, reduction={self.reduction!r}"
 
 
-class AsymmetricLoss(nn.Module):
+class AsymmetricLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.asymmetric_loss`.
 
     Example:
@@ -361,6 +330,18 @@ class AsymmetricLoss(nn.Module):
         >>> loss_fn = AsymmetricLoss(gamma_neg=4.0, clip=0.05)
         >>> loss = loss_fn(torch.randn(4, 3), (torch.rand(4, 3) > 0.7).float())
     """
+
+    _fn = staticmethod(asymmetric_loss)
+    _options = (
+        "gamma_pos",
+        "gamma_neg",
+        "clip",
+        "detach_focal",
+        "pos_weight",
+        "neg_weight",
+        "reduction",
+        "sync",
+    )
 
     pos_weight: torch.Tensor | None
     neg_weight: torch.Tensor | None
@@ -385,27 +366,10 @@ class AsymmetricLoss(nn.Module):
         if not 0.0 <= self.clip <= 1.0:
             raise ValueError(f"clip must be in [0, 1]; got {clip!r}")
         self.detach_focal = detach_focal
-        self.register_buffer("pos_weight", _buffer(pos_weight))
-        self.register_buffer("neg_weight", _buffer(neg_weight))
+        self.register_buffer("pos_weight", as_buffer(pos_weight))
+        self.register_buffer("neg_weight", as_buffer(neg_weight))
         self.reduction = reduction
         self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return asymmetric_loss(
-            logits,
-            target,
-            gamma_pos=self.gamma_pos,
-            gamma_neg=self.gamma_neg,
-            clip=self.clip,
-            detach_focal=self.detach_focal,
-            sample_weight=sample_weight,
-            pos_weight=self.pos_weight,
-            neg_weight=self.neg_weight,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return (
