@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/weightwise inspect
 	$(BIN)/weightwise compare --out weightwise-runs/demo
 
 lint: $(STAMP)
