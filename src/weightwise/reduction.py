@@ -52,7 +52,6 @@ __all__ = [
     "broadcast_weight",
     "reduce_loss",
     "reduce_weighted",
-    "reduction_factor",
     "reduction_terms",
 ]
 
@@ -203,11 +202,11 @@ def reduction_terms(
     ``Σ c_e·A_e`` and ``c_e·∇A_e`` in one pass. ``D`` is returned rather than ``1/D`` so that a
     tiny (subnormal) denominator divides exactly instead of overflowing to an infinite factor.
 
-    * ``"sum"``: ``f = 1`` (``W`` under sync);
-    * ``"mean"``: ``f = 1 / N`` with ``N = count`` (default ``numel``);
-    * ``"weighted_mean"``: ``f = 1 / Σ ω`` (or ``1 / denominator``);
-    * ``"nonzero_mean"``: ``f = 1 / #{ω ≠ 0}``;
-    * with ``omega=None`` every mean divides by ``N``;
+    * ``"sum"``: ``D = 1``;
+    * ``"mean"``: ``D = N`` with ``N = count`` (default ``numel``);
+    * ``"weighted_mean"``: ``D = Σ ω`` (or ``denominator``);
+    * ``"nonzero_mean"``: ``D = #{ω ≠ 0}``;
+    * with ``omega=None`` every mean divides by ``N``; ``W = 1`` without sync;
     * a zero denominator is replaced by 1 (the sum is then 0: every ``ω`` is 0), never inf;
     * under sync the denominator is all-reduced without gradient: ``(W, D_global)``.
     """
@@ -241,31 +240,6 @@ def reduction_terms(
     return 1.0, _safe_denominator(denom)
 
 
-def reduction_factor(
-    omega: torch.Tensor | None,
-    *,
-    reduction: str,
-    numel: int,
-    count: int | torch.Tensor | None = None,
-    denominator: torch.Tensor | float | None = None,
-    sync: SyncArg = False,
-    dtype: torch.dtype = torch.float32,
-    device: torch.device | str | None = None,
-) -> torch.Tensor:
-    """The scalar ``f = W / D`` with ``loss = f · Σ ω·L`` (see :func:`reduction_terms`)."""
-    world, denom = reduction_terms(
-        omega,
-        reduction=reduction,
-        numel=numel,
-        count=count,
-        denominator=denominator,
-        sync=sync,
-        dtype=dtype,
-        device=device,
-    )
-    return world / denom
-
-
 def reduce_weighted(
     weighted: torch.Tensor,
     omega: torch.Tensor | None,
@@ -281,15 +255,16 @@ def reduce_weighted(
     the ``"weighted_mean"`` and ``"nonzero_mean"`` denominators unless ``denominator`` is given.
     ``count`` replaces ``N`` (the number of counted, non-ignored elements) for ``"mean"`` and,
     when ``omega`` is ``None``, for the other means. See :func:`reduce_loss` for the contract
-    and :func:`reduction_factor` for the one definition of each reduction.
+    and :func:`reduction_terms` for the one definition of each reduction.
     """
     _check_reduction(reduction)
     if reduction == "none":
         return weighted
     total = weighted.sum()
-    if reduction == "sum" and not _sync_group(sync)[0]:
+    synced = _sync_group(sync)[0]
+    if reduction == "sum" and not synced:
         return total
-    if reduction == "mean" and not _sync_group(sync)[0] and not isinstance(count, torch.Tensor):
+    if reduction == "mean" and not synced and not isinstance(count, torch.Tensor):
         # A Python count: divide by it directly (no tensor round trip; N = 0 only when there are
         # no elements, and then the sum is 0).
         n = weighted.numel() if count is None else int(count)

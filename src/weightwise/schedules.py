@@ -54,7 +54,10 @@ class DeferredReweighting:
             raise ValueError(f"switch_epoch must be an integer >= 0; got {switch_epoch!r}")
         if switch_epoch < 0:
             raise ValueError(f"switch_epoch must be an integer >= 0; got {switch_epoch!r}")
-        beta_f = float(beta)
+        try:
+            beta_f = float(beta)
+        except (TypeError, ValueError):
+            raise ValueError(f"beta must be a number in [0, 1); got {beta!r}") from None
         if not 0.0 <= beta_f < 1.0:
             raise ValueError(f"beta must be in [0, 1); got {beta!r}")
         self.switch_epoch = int(switch_epoch)

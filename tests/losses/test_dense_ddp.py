@@ -24,6 +24,9 @@ BATCH_CASES = ("dice_batch", "tversky_batch", "gdice_batch", "dice_multilabel_ba
 KEYS = [(c, r) for c in SAMPLE_CASES for r in SAMPLE_REDUCTIONS] + [
     (c, "mean") for c in BATCH_CASES
 ]
+# Batch pooling with reduction="none": the per-class losses (C,), summed for backward.
+KEYS.append(("dice_batch_per_class", "none"))
+BATCH_CASES = (*BATCH_CASES, "dice_batch_per_class")
 
 
 def make_model() -> torch.nn.Module:
@@ -68,6 +71,17 @@ def loss_fn(
         return losses.dice_loss(
             logits, b["y"], sample_weight=b["w"], class_weight=cw, pooling="batch", sync=sync
         )
+    if case == "dice_batch_per_class":
+        per_class = losses.dice_loss(
+            logits,
+            b["y"],
+            sample_weight=b["w"],
+            pooling="batch",
+            reduction="none",
+            sync=sync,
+        )
+        assert per_class.shape == (C,)
+        return per_class.sum()
     if case == "tversky_batch":
         return losses.tversky_loss(
             logits,

@@ -170,8 +170,13 @@ def test_evaluate_weighted_and_unweighted_side_by_side():
         p, y, w, metrics=["accuracy", "f1_score", "confusion_matrix"], average="weighted"
     )
     assert set(out) == {"weighted", "unweighted"}
+    from sklearn.metrics import f1_score as sk_f1
+
     assert out["weighted"]["f1_score"] == pytest.approx(
-        float(F.f1_score(p, y, w, task="multiclass", num_classes=3, average="weighted"))
+        sk_f1(y.numpy(), p.numpy(), sample_weight=w.numpy(), average="weighted"), rel=1e-6
+    )
+    assert out["unweighted"]["f1_score"] == pytest.approx(
+        sk_f1(y.numpy(), p.numpy(), average="weighted"), rel=1e-6
     )
     assert out["unweighted"]["accuracy"] == pytest.approx(float((p == y).double().mean()))
     assert out["weighted"]["accuracy"] == pytest.approx(float(((p == y) * w).sum() / w.sum()))
@@ -195,3 +200,21 @@ def test_report_table_renders():
     console.print(M.report_table(rep, title="report"))
     text = console.export_text()
     assert "weighted_support" in text and "macro avg" in text
+
+
+def test_class_average_none_means_per_class_as_in_the_functional_twin():
+    # average=None is "none" (per class) in both forms; leaving it out gives the default.
+    p, y = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2])
+    fn = F.precision(p, y, task="multiclass", num_classes=3, average=None)
+    for avg, want in [(None, fn), ("macro", fn.mean())]:
+        m = M.Precision("multiclass", num_classes=3, average=avg)
+        m.update(p, y)
+        torch.testing.assert_close(m.compute(), want)
+    m = M.Precision("multiclass", num_classes=3)
+    m.update(p, y)
+    torch.testing.assert_close(m.compute(), fn.mean())
+    acc = M.Accuracy("multiclass", num_classes=3, average=None)
+    acc.update(p, y)
+    torch.testing.assert_close(
+        acc.compute(), F.accuracy(p, y, task="multiclass", num_classes=3, average=None)
+    )

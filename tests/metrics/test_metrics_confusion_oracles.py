@@ -131,7 +131,16 @@ def test_multilabel_prf_equals_sklearn(name, data, zd):
             continue  # no weighted support at all: scikit-learn's functions disagree there
         got = ours(t(scores), t(y), t(w), task="multilabel", num_labels=nl,
                    average=avg, zero_division=zd, **extra)  # fmt: skip
+        if avg == "macro":
+            # DECISIONS §6: a label enters the macro average only when its weighted
+            # tp + fp + fn > 0 (true or predicted in a row of positive weight).
+            present = np.flatnonzero((y[m] + p[m]).sum(0) > 0)
+            if present.size == 0:
+                np.testing.assert_allclose(float(got), zd, **TOL)
+                continue
+            extra = {**extra, "labels": present}
         want = ref(y[m], p[m], sample_weight=w[m], average=avg, zero_division=zd, **extra)
+        extra.pop("labels", None)
         np.testing.assert_allclose(np.asarray(got), want, **TOL, err_msg=str(avg))
 
 
@@ -232,8 +241,12 @@ def test_multilabel_accuracy_mcc_confmat(data):
     )  # fmt: skip
     per = [skm.accuracy_score(y[:, j], p[:, j], sample_weight=w) for j in range(nl)]
     np.testing.assert_allclose(F.accuracy(s, t(y), t(w), average="none", **kw).numpy(), per, **TOL)
+    # Macro: only labels with weighted tp + fp + fn > 0 (DECISIONS §6), i.e. true or predicted
+    # in a row of positive weight.
+    present = ((y[w > 0] + p[w > 0]).sum(0) > 0) if (w > 0).any() else np.zeros(nl, bool)
+    want_macro = np.mean(np.asarray(per)[present]) if present.any() else 0.0
     np.testing.assert_allclose(
-        float(F.accuracy(s, t(y), t(w), average="macro", **kw)), np.mean(per), **TOL
+        float(F.accuracy(s, t(y), t(w), average="macro", **kw)), want_macro, **TOL
     )
     m = w > 0
     wl = np.repeat(w[m], nl)

@@ -378,3 +378,14 @@ def test_multilabel_bad_input(kwargs: dict[str, object], needles: list[str]) -> 
         multilabel_weights(**kwargs)  # type: ignore[arg-type]
     for needle in needles:
         assert needle in str(info.value), (needle, str(info.value))
+
+
+@pytest.mark.parametrize("scheme", ["balanced", "inverse", "inverse_sqrt", "power", "effective",
+                                    "median_frequency", "none"])  # fmt: skip
+@pytest.mark.parametrize("norm", ["samples", "classes", "none"])
+def test_multilabel_single_class_label_gets_zero_and_one(scheme, norm):
+    # DECISIONS §3: no positives -> pos_weight 0, neg_weight 1 (and vice versa), any scheme.
+    Y = np.array([[0, 1, 1], [0, 0, 1], [0, 1, 1]])
+    pos, neg = multilabel_weights(Y, scheme=scheme, normalize=norm)
+    assert (pos[0], neg[0]) == (0.0, 1.0)
+    assert (pos[2], neg[2]) == (1.0, 0.0)

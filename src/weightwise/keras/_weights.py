@@ -35,9 +35,9 @@ def class_weight_dict(
         {0: 0.6666666666666666, 1: 2.0}
     """
     if y is not None:
-        import numpy as np
+        from ..weights._common import to_numpy
 
-        arr = np.asarray(y)
+        arr = to_numpy(y)
         if arr.ndim == 2 and arr.shape[1] > 1:
             arr = arr.argmax(axis=1)
         elif arr.ndim == 2 and arr.shape[1] == 1:

@@ -175,19 +175,9 @@ def cross_entropy(
         omega = kappa if s is None else (s if kappa is None else s * kappa)
 
     if use_fused(fused, logits, reduction, s, cw, target if soft else None):
-        world, denom = reduction_terms(
-            None if omega is None else omega.detach(),
-            reduction=reduction,
-            numel=grid_numel(grid),
-            count=count,
-            sync=sync,
-            dtype=logits.dtype,
-            device=logits.device,
+        coef = element_coefficients(
+            grid, s=s, omega=omega, valid=valid, reduction=reduction, sync=sync, like=logits
         )
-        base = torch.ones(grid, dtype=logits.dtype, device=logits.device) if s is None else s
-        coef = (base if world == 1.0 else base * world) / denom
-        if valid is not None:
-            coef = coef * valid.to(logits.dtype)
         return fused_cross_entropy(logits, safe_t, coef, cw, label_smoothing, soft=soft)
 
     torch_ignore = _TORCH_IGNORE if ignore_index is None else int(ignore_index)
@@ -209,6 +199,37 @@ def grid_numel(shape: tuple[int, ...]) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def element_coefficients(
+    grid: tuple[int, ...],
+    *,
+    s: torch.Tensor | None,
+    omega: torch.Tensor | None,
+    valid: torch.Tensor | None,
+    reduction: str,
+    sync: SyncArg,
+    like: torch.Tensor,
+) -> torch.Tensor:
+    """One coefficient per element, ``c_e = s_e·W/D`` (0 where ignored), for the fused paths.
+
+    ``(W, D)`` come from :func:`weightwise.reduction.reduction_terms`, the one definition of the
+    reductions; ``omega`` (``s·κ`` on the grid, needed only by the ratio reductions) enters it
+    without gradient, and ``valid`` marks the elements that are not ignored (``None``: all).
+    """
+    numel = grid_numel(grid)
+    world, denom = reduction_terms(
+        None if omega is None else omega.detach(),
+        reduction=reduction,
+        numel=numel,
+        count=numel if valid is None else valid.sum(),
+        sync=sync,
+        dtype=like.dtype,
+        device=like.device,
+    )
+    base = torch.ones(grid, dtype=like.dtype, device=like.device) if s is None else s
+    coef = (base if world == 1.0 else base * world) / denom
+    return coef if valid is None else coef * valid.to(like.dtype)
 
 
 def binary_cross_entropy(

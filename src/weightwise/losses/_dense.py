@@ -55,8 +55,9 @@ from ..reduction import (
     _sync_group,
     broadcast_weight,
     reduce_weighted,
-    reduction_factor,
 )
+from ._classification import element_coefficients
+from ._common import as_float_tensor
 
 __all__ = [
     "DENSE_MODES",
@@ -234,13 +235,10 @@ def _prepare(
     num_classes = logits.shape[1]
     cw: torch.Tensor | None = None
     if class_weight is not None:
-        t = (
-            class_weight
-            if isinstance(class_weight, torch.Tensor)
-            else torch.as_tensor(class_weight)
-        )
         cw = check_class_vector(
-            t.to(device=logits.device, dtype=logits.dtype), num_classes, name="class_weight"
+            as_float_tensor(class_weight, like=logits, name="class_weight"),
+            num_classes,
+            name="class_weight",
         )
 
     pixel: torch.Tensor | None = None
@@ -500,14 +498,15 @@ def _finish(
         )
         ell = ell_fn(inter, big_p, big_g)
         value, kept, per_class = _class_average(ell, big_g == 0, cw, empty_mode)
-        if reduction == "none":
-            return per_class
-        value = torch.where(kept, value, torch.zeros_like(value))
+        out = (
+            per_class if reduction == "none" else torch.where(kept, value, torch.zeros_like(value))
+        )
         if world > 1:
             # Every rank holds the global value; scale the gradient by W so that DDP's
-            # averaged gradient is the global-batch gradient, while the value stays global.
-            return world * value - (world - 1) * value.detach()
-        return value
+            # averaged gradient is the global-batch gradient, while the value stays global
+            # (also for the per-class values of reduction="none").
+            return world * out - (world - 1) * out.detach()
+        return out
     ell = ell_fn(inter, big_p, big_g)
     empty = big_g == 0
     if s is not None:
@@ -679,8 +678,8 @@ def _dice_ce(
     The fast path of :meth:`weightwise.nn.CompoundLoss.dice_ce`: multi-class hard targets, the
     same ``ignore_index`` in both terms, no label smoothing, weights that need no gradient and
     a reduced cross-entropy. The cross-entropy follows :func:`weightwise.losses.cross_entropy`
-    exactly (one coefficient per pixel from :func:`weightwise.reduction.reduction_factor`, as
-    its fused path does) and is summed during the Dice pass. Returns ``None`` when the fast path
+    exactly (one coefficient per pixel from the same ``element_coefficients`` as its fused
+    path) and is summed during the Dice pass. Returns ``None`` when the fast path
     does not apply; the caller then calls both losses.
     """
     opts = dict(dice_options)
@@ -722,44 +721,39 @@ def _dice_ce(
     )
     if d.hard is None or (d.pixel is not None and d.pixel.requires_grad):
         return None
-    # The cross-entropy's weights, as weightwise.losses.cross_entropy builds them.
+    # The cross-entropy's weights and coefficients, built as weightwise.losses.cross_entropy
+    # builds them (the same helpers).
     cw: torch.Tensor | None = None
     if ce_class_weight is not None:
-        t = ce_class_weight if isinstance(ce_class_weight, torch.Tensor) else None
-        if t is None:
-            t = torch.as_tensor(ce_class_weight)
-        if t.is_complex():
-            raise ValueError(f"class_weight must be real; got dtype {t.dtype}")
         cw = check_class_vector(
-            t.to(device=logits.device, dtype=logits.dtype), num_classes, name="class_weight"
+            as_float_tensor(ce_class_weight, like=logits, name="class_weight"),
+            num_classes,
+            name="class_weight",
         )
     hard, valid = d.hard, d.valid
-    kappa: torch.Tensor | None
-    if valid is None:
-        kappa = None if cw is None else cw[hard]
-    else:
-        mask = valid.to(logits.dtype)
-        kappa = mask if cw is None else cw[hard] * mask
-    numel = hard.numel()
-    count: int | torch.Tensor = numel if valid is None else valid.sum()
+    omega: torch.Tensor | None = None
+    if ce_reduction in ("weighted_mean", "nonzero_mean"):
+        kappa: torch.Tensor | None = None
+        if valid is not None:
+            mask = valid.to(logits.dtype)
+            kappa = mask if cw is None else cw[hard] * mask
+        elif cw is not None:
+            kappa = cw[hard]
+        omega = kappa
     s: torch.Tensor | None = None
     if sample_weight is not None:
         s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
         s = s.reshape(n, -1)
-    omega = kappa if s is None else (s if kappa is None else s * kappa)
-    factor = reduction_factor(
-        None if omega is None else omega.detach(),
+        omega = s if omega is None else s * omega
+    coef = element_coefficients(
+        tuple(hard.shape),
+        s=s,
+        omega=omega,
+        valid=valid,
         reduction=ce_reduction,
-        numel=numel,
-        count=count,
         sync=ce_sync,
-        dtype=logits.dtype,
-        device=logits.device,
+        like=logits,
     )
-    # One coefficient per pixel, c = s·f (0 on ignored pixels), or the scalar f for them all.
-    coef = factor if s is None else s * factor
-    if valid is not None:
-        coef = coef * valid.to(logits.dtype)
     d.ce_coef = coef.contiguous()
     d.ce_class_weight = cw
     dice = _dice_finish(

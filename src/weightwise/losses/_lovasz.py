@@ -101,7 +101,10 @@ def lovasz_softmax_loss(
     _check_reduction(reduction)
     _check_per_image(per_image)
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError("logits must be a floating-point tensor")
+        raise ValueError(
+            "logits must be a floating-point tensor; got "
+            f"{getattr(logits, 'dtype', type(logits).__name__)}"
+        )
     if logits.dim() < 2:
         raise ValueError(f"logits must have shape (N, C, d1, ...); got {tuple(logits.shape)}")
     n, c = logits.shape[0], logits.shape[1]
@@ -211,7 +214,10 @@ def lovasz_hinge_loss(
     _check_reduction(reduction)
     _check_per_image(per_image)
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError("logits must be a floating-point tensor")
+        raise ValueError(
+            "logits must be a floating-point tensor; got "
+            f"{getattr(logits, 'dtype', type(logits).__name__)}"
+        )
     if logits.dim() < 1:
         raise ValueError("logits must have shape (N, ...); got a scalar")
     if not isinstance(target, torch.Tensor):

@@ -54,6 +54,10 @@ __all__ = [
 ]
 
 
+#: Sentinel: ``average`` not given (``None`` itself means ``"none"``, per class).
+_DEFAULT: Any = object()
+
+
 class _StatScores(Metric):
     """Base: accumulates the weighted ``[tp, fp, fn, tn]`` ``(4, K)`` in float64.
 
@@ -161,7 +165,7 @@ class _Averaged(_StatScores):
         num_classes: int | None = None,
         num_labels: int | None = None,
         threshold: float = 0.5,
-        average: str | None = None,
+        average: Any = _DEFAULT,
         zero_division: float = 0.0,
         from_logits: bool = False,
         ignore_index: int | None = None,
@@ -176,7 +180,9 @@ class _Averaged(_StatScores):
             ignore_index=ignore_index,
             **kwargs,
         )
-        avg = self._default_average if average is None else average
+        # None means "none" (per class), as in the functional twins; leaving the argument out
+        # gives the metric's default.
+        avg = self._default_average if average is _DEFAULT else average
         self.average = check_average(avg, self._averages)
         self.zero_division = check_zero_division(zero_division)
 
@@ -292,11 +298,11 @@ class Accuracy(_Averaged):
     _default_average = "micro"
 
     def __init__(self, task: str, *, top_k: int = 1, **kwargs: Any) -> None:
-        average = kwargs.pop("average", None)
+        average = kwargs.pop("average", _DEFAULT)
         zero_division = kwargs.pop("zero_division", 0.0)
         _StatScores.__init__(self, task, top_k=top_k, **kwargs)
         self.average = check_average(
-            self._default_average if average is None else average, self._averages
+            self._default_average if average is _DEFAULT else average, self._averages
         )
         self.zero_division = check_zero_division(zero_division)
 
@@ -317,7 +323,9 @@ class GeometricMean(_Averaged):
 
     def __init__(self, task: str, **kwargs: Any) -> None:
         if task == "multilabel":
-            raise ValueError("GeometricMean supports task='binary' or 'multiclass' only")
+            raise ValueError(
+                f"GeometricMean supports task='binary' or 'multiclass' only; got task={task!r}"
+            )
         super().__init__(task, **kwargs)
 
 
@@ -331,7 +339,9 @@ class BalancedAccuracy(_StatScores):
 
     def __init__(self, task: str, *, zero_division: float = 0.0, **kwargs: Any) -> None:
         if task == "multilabel":
-            raise ValueError("BalancedAccuracy supports task='binary' or 'multiclass' only")
+            raise ValueError(
+                f"BalancedAccuracy supports task='binary' or 'multiclass' only; got task={task!r}"
+            )
         super().__init__(task, **kwargs)
         self.zero_division = check_zero_division(zero_division)
 
@@ -442,7 +452,9 @@ class CohenKappa(_MatrixMetric):
 
     def __init__(self, task: str, *, weights: str | None = None, **kwargs: Any) -> None:
         if task == "multilabel":
-            raise ValueError("CohenKappa supports task='binary' or 'multiclass' only")
+            raise ValueError(
+                f"CohenKappa supports task='binary' or 'multiclass' only; got task={task!r}"
+            )
         self.weights = check_kappa_weights(weights)
         super().__init__(task, **kwargs)
 

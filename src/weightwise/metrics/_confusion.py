@@ -9,9 +9,10 @@ Two kinds of state, both float64 sums (so merging batches or DDP ranks is exact 
 
 Rules (DECISIONS §6):
 
-* A multiclass class enters a ``macro``/``weighted`` average only when its weighted
-  ``tp + fp + fn > 0``; a multilabel label when its total weight is positive. So zero weight
-  equals removal.
+* A class (multiclass) or label (multilabel) enters a ``macro``/``weighted`` average only when
+  its weighted ``tp + fp + fn > 0``. So zero weight equals removal. (scikit-learn averages a
+  multilabel label that is never predicted nor true as ``zero_division``; pass ``labels=`` to
+  it for the same value.)
 * ``weighted`` averages weigh classes by weighted support ``tp + fn``.
 * ``zero_division`` (0.0, 1.0 or NaN) replaces a ratio whose denominator is 0; with NaN, such a
   class is left out of the average (as scikit-learn's ``np.nan``).
@@ -219,9 +220,7 @@ def _nan_average(values: torch.Tensor, weights: torch.Tensor, zero_division: flo
 
 def included(stats: torch.Tensor, task: str) -> torch.Tensor:
     """Which classes enter a macro/weighted average (see the module docstring)."""
-    tp, fp, fn, tn = stats
-    if task == "multilabel":
-        return (tp + fp + fn + tn) > 0
+    tp, fp, fn, _ = stats
     return (tp + fp + fn) > 0
 
 
@@ -236,8 +235,11 @@ def score_from_stats(
     if task == "binary":
         num, den = ratio(tp, fp, fn, tn)
         return _divide(num, den, zero_division)[0]
-    if average == "micro":  # summed over the classes that are present (only tn is affected)
-        s = (stats * included(stats, task).to(stats.dtype)).sum(1)
+    if average == "micro":
+        # Multiclass: summed over the classes that are present (only tn is affected, and tn
+        # counts each sample once per absent class). Multilabel: over every label, since each
+        # (sample, label) pair is one decision and a true negative is a correct one.
+        s = stats.sum(1) if task == "multilabel" else (stats * included(stats, task)).sum(1)
         num, den = ratio(s[0], s[1], s[2], s[3])
         return _divide(num, den, zero_division)
     per = _divide(*ratio(tp, fp, fn, tn), zero_division)
@@ -348,7 +350,10 @@ def balanced_accuracy_from_stats(
 ) -> torch.Tensor:
     """Mean recall over the classes with positive weighted support (scikit-learn's rule)."""
     if task == "multilabel":
-        raise ValueError("balanced accuracy is defined for task='binary' or 'multiclass' only")
+        raise ValueError(
+            f"balanced accuracy is defined for task='binary' or 'multiclass' only; "
+            f"got task={task!r}"
+        )
     if task == "binary":
         stats = binary_two_class(stats)
     tp, _, fn, _ = stats
@@ -418,7 +423,9 @@ def geometric_mean_from_stats(
     * binary task: ``sqrt(TPR · TNR)`` of the positive class.
     """
     if task == "multilabel":
-        raise ValueError("geometric mean is defined for task='binary' or 'multiclass' only")
+        raise ValueError(
+            f"geometric mean is defined for task='binary' or 'multiclass' only; got task={task!r}"
+        )
     if task == "binary":
         sen = recall_from_stats(stats, task=task, average="none", zero_division=zero_division)
         spe = specificity_from_stats(stats, task=task, average="none", zero_division=zero_division)

@@ -603,7 +603,9 @@ def cohen_kappa(
     check_kappa_weights(weights)
     task, num_classes, _ = resolve_task(preds, target, task, num_classes, None)
     if task == "multilabel":
-        raise ValueError("cohen_kappa is defined for task='binary' or 'multiclass' only")
+        raise ValueError(
+            f"cohen_kappa is defined for task='binary' or 'multiclass' only; got task={task!r}"
+        )
     f = labels_update(
         preds, target, sample_weight, task=task, num_classes=num_classes, num_labels=None,
         threshold=threshold, from_logits=from_logits, ignore_index=ignore_index,

@@ -17,26 +17,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._inputs import as_tensor, check_task, format_scores, infer_task
+from ._inputs import format_scores
+from ._ranking import _resolve
 
 __all__ = ["brier_score", "calibration_error", "log_loss"]
 
 _F64 = torch.float64
 NORMS: tuple[str, ...] = ("l1", "l2", "max")
-
-
-def _resolve(
-    preds: Any, target: Any, task: str | None, num_classes: int | None, num_labels: int | None
-) -> tuple[str, int | None, int | None]:
-    if task is None:
-        task = infer_task(preds, target)
-    check_task(task)
-    p = as_tensor(preds, "preds")
-    if task == "multiclass" and num_classes is None and p.dim() >= 2:
-        num_classes = int(p.shape[1])
-    if task == "multilabel" and num_labels is None and p.dim() >= 2:
-        num_labels = int(p.shape[1])
-    return task, num_classes, num_labels
 
 
 def _format(

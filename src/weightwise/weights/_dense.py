@@ -21,7 +21,7 @@ import torch
 
 from .._checks import format_index
 from ._class import class_weights
-from ._common import as_weight_array, check_real, to_numpy
+from ._common import as_weight_array, check_positive_int, check_real, to_numpy
 
 __all__ = [
     "border_weight_map",
@@ -267,11 +267,7 @@ def pixel_class_weights(
         >>> pixel_class_weights(masks, num_classes=2, normalize="none")
         array([0.64285714, 2.25      ])
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise ValueError(f"num_classes must be a positive integer; got {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer; got {num_classes!r}")
-    counts = _per_image_counts(masks, int(num_classes), ignore_index)
+    counts = _per_image_counts(masks, check_positive_int(num_classes, "num_classes"), ignore_index)
     return class_weights(
         counts=counts,
         scheme=scheme,
