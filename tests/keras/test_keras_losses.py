@@ -142,9 +142,12 @@ def test_cross_entropy_class_weight_dict_equals_vector() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, 3)).astype(np.float32)
     y = rng.integers(0, 3, size=8)
-    a = wk.CrossEntropy(from_logits=True, class_weight={1: 4.0})(y, x)
+    a = wk.CrossEntropy(from_logits=True, class_weight={0: 1.0, 1: 4.0, 2: 1.0})(y, x)
     b = wk.CrossEntropy(from_logits=True, class_weight=[1.0, 4.0, 1.0])(y, x)
     close(a, to_np(b))
+    # A class without an entry is an error, as in Keras' fit(class_weight=) and our estimators.
+    with pytest.raises(ValueError, match=r"class_weight has no entry for class 0"):
+        wk.CrossEntropy(from_logits=True, class_weight={1: 4.0})(y, x)
 
 
 @pytest.mark.parametrize("dense", [False, True])
@@ -397,7 +400,7 @@ def test_class_weight_dict_with_class_out_of_range() -> None:
     x = np.zeros((4, 3), dtype=np.float32)
     y = np.array([0, 1, 2, 0])
     with pytest.raises(ValueError, match=r"class_weight.*outside \[0, 3\).*5"):
-        wk.CrossEntropy(from_logits=True, class_weight={0: 1.0, 5: 2.0})(y, x)
+        wk.CrossEntropy(from_logits=True, class_weight={0: 1.0, 1: 1.0, 2: 1.0, 5: 2.0})(y, x)
     with pytest.raises(ValueError, match="class_weight"):
         wk.CrossEntropy(class_weight={-1: 1.0})
 

@@ -155,17 +155,16 @@ class WeightedValidation(keras.callbacks.Callback):
     def _class_weight_vector(self, num_classes: int) -> np.ndarray:
         cw = self.class_weight
         if isinstance(cw, dict):
-            size = max([num_classes, *[int(k) + 1 for k in cw]])
-            vec = np.ones(size, dtype=np.float64)
-            for k, v in cw.items():
-                if int(k) < 0:
-                    raise ValueError(f"class_weight has a class outside [0, C): {k}")
-                if not np.isfinite(float(v)) or float(v) < 0:
-                    raise ValueError(
-                        f"class_weight must be finite and non-negative; got {v!r} for class {k}"
-                    )
-                vec[int(k)] = float(v)
-            return vec
+            from ..weights._common import class_weight_vector
+
+            values, defined = class_weight_vector(cw)
+            missing = [k for k in range(num_classes) if k >= values.size or not defined[k]]
+            if missing:
+                raise ValueError(
+                    f"class_weight has no entry for class {missing[0]}; give every class a "
+                    "weight (as Keras' fit(class_weight=) requires)"
+                )
+            return values
         vec = np.asarray(_numpy(cw), dtype=np.float64)
         if vec.ndim != 1 or not np.all(np.isfinite(vec)) or np.any(vec < 0):
             raise ValueError(

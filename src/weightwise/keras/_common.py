@@ -141,19 +141,10 @@ def validate_class_weight(class_weight: Any, name: str = "class_weight") -> Any:
     if class_weight is None:
         return None
     if isinstance(class_weight, Mapping):
-        out: dict[int, float] = {}
-        for key, value in class_weight.items():
-            if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
-                raise ValueError(f"{name} keys must be integer class indices; got {key!r}")
-            if int(key) < 0:
-                raise ValueError(f"{name} has a class outside [0, C): {int(key)}")
-            v = float(value)
-            if not np.isfinite(v) or v < 0:
-                raise ValueError(
-                    f"{name} must be finite and non-negative; got {value!r} for class {key}"
-                )
-            out[int(key)] = v
-        return out
+        from ..weights._common import class_weight_vector
+
+        values, defined = class_weight_vector(class_weight)
+        return {int(k): float(values[k]) for k in np.flatnonzero(defined)}
     raw = class_weight if isinstance(class_weight, Sequence) else to_numpy(class_weight)
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim != 1:
@@ -168,8 +159,18 @@ def validate_class_weight(class_weight: Any, name: str = "class_weight") -> Any:
 def class_vector(
     class_weight: Any, num_classes: int, *, name: str = "class_weight", per: str = "class"
 ) -> np.ndarray:
-    """A validated class weight as a float32 ``(C,)`` vector; dict entries default to 1."""
+    """A validated class weight as a float32 ``(C,)`` vector.
+
+    A dict must give every class in ``[0, C)`` a weight, as the estimators and the dense maps
+    require (no silent default).
+    """
     if isinstance(class_weight, dict):
+        missing = [k for k in range(num_classes) if k not in class_weight]
+        if missing:
+            raise ValueError(
+                f"{name} has no entry for {per} {missing[0]} (the predictions have "
+                f"{num_classes} {per}es); give every {per} a weight"
+            )
         vec = np.ones(num_classes, dtype=np.float32)
         for key, value in class_weight.items():
             if key >= num_classes:

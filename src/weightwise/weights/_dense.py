@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,7 +19,13 @@ import torch
 
 from .._checks import format_index
 from ._class import class_weights
-from ._common import as_weight_array, check_positive_int, check_real, to_numpy
+from ._common import (
+    as_weight_array,
+    check_positive_int,
+    check_real,
+    class_weight_vector,
+    to_numpy,
+)
 
 __all__ = [
     "border_weight_map",
@@ -29,43 +33,6 @@ __all__ = [
     "pixel_class_weights",
     "pixel_sample_weight",
 ]
-
-
-def _class_weight_vector(class_weight: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, defined)``: a float64 vector and which classes have a weight."""
-    if isinstance(class_weight, Mapping):
-        items: dict[int, float] = {}
-        for key, value in class_weight.items():
-            if isinstance(key, (bool, np.bool_)):
-                raise ValueError(f"class_weight keys must be integer classes; got {key!r}")
-            try:
-                k = operator.index(key)
-            except TypeError:
-                raise ValueError(
-                    f"class_weight keys must be integer classes; got {key!r}"
-                ) from None
-            if k < 0:
-                raise ValueError(f"class_weight keys must be classes >= 0; got {k!r}")
-            v = check_real(value, f"class_weight[{k}]")
-            if not (np.isfinite(v) and v >= 0):
-                raise ValueError(
-                    f"class_weight must be finite and non-negative; got {value!r} for class {k}"
-                )
-            items[k] = v
-        size = max(items) + 1 if items else 0
-        values = np.zeros(size)
-        defined = np.zeros(size, dtype=bool)
-        for k, v in items.items():
-            values[k] = v
-            defined[k] = True
-        return values, defined
-    values = as_weight_array(class_weight, "class_weight")
-    if values.ndim != 1:
-        raise ValueError(
-            f"class_weight must be a (C,) vector or a {{class: weight}} dict; got shape "
-            f"{values.shape}"
-        )
-    return values, np.ones(values.shape, dtype=bool)
 
 
 def _label_values(mask: np.ndarray, name: str) -> np.ndarray:
@@ -144,7 +111,7 @@ def class_weight_map(mask: Any, class_weight: Any, *, ignore_index: int | None =
         array([[0.5, 2. ],
                [2. , 0. ]])
     """
-    values, defined = _class_weight_vector(class_weight)
+    values, defined = class_weight_vector(class_weight)
     if isinstance(mask, torch.Tensor):
         labels = _label_values(mask.detach().cpu().numpy(), "mask")
         valid = _check_labels(labels, "mask", values.size, ignore_index, defined)

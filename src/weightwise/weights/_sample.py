@@ -12,14 +12,13 @@ normalise (only the class-weight estimators do). Combine them by multiplication,
 from __future__ import annotations
 
 import datetime as _dt
-import operator
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .._checks import as_float64_array, format_index
-from ._common import as_label_array, as_weight_array, check_real, to_numpy
+from ._common import as_label_array, as_weight_array, check_real, class_weight_vector, to_numpy
 
 __all__ = [
     "clip",
@@ -55,42 +54,20 @@ def from_class_weights(y: Any, class_weight: Any) -> np.ndarray:
         array([2., 1., 1.])
     """
     if isinstance(class_weight, Mapping):
-        keys: list[int] = []
-        values: list[float] = []
-        for key, value in class_weight.items():
-            if isinstance(key, (bool, np.bool_)):
-                raise ValueError(f"class_weight keys must be integer classes; got {key!r}")
-            try:
-                k = operator.index(key)
-            except TypeError:
-                raise ValueError(
-                    f"class_weight keys must be integer classes; got {key!r}"
-                ) from None
-            v = check_real(value, f"class_weight[{k}]")
-            if not (np.isfinite(v) and v >= 0):
-                raise ValueError(
-                    f"class_weight must be finite and non-negative; got {value!r} for class {k}"
-                )
-            keys.append(k)
-            values.append(v)
+        values, defined = class_weight_vector(class_weight)
         labels = as_label_array(y, "y")
-        if labels.size == 0:
-            return np.zeros(labels.shape)
-        order = np.argsort(keys, kind="stable")
-        key_arr = np.asarray(keys, dtype=np.int64)[order]
-        val_arr = np.asarray(values, dtype=np.float64)[order]
         flat = labels.reshape(-1)
-        slot = np.minimum(np.searchsorted(key_arr, flat), max(key_arr.size - 1, 0))
-        found = key_arr[slot] == flat if key_arr.size else np.zeros(flat.shape, dtype=bool)
-        if not found.all():
-            pos = int(np.flatnonzero(~found)[0])
-            shown = sorted(keys)[:10]
+        ok = (flat >= 0) & (flat < values.size)
+        ok[ok] = defined[flat[ok]]
+        if not ok.all():
+            pos = int(np.flatnonzero(~ok)[0])
+            keys = np.flatnonzero(defined).tolist()
             raise ValueError(
                 f"class_weight has no entry for class {int(flat[pos])} (y at "
-                f"{format_index(pos, labels.shape)}); its keys are {shown}"
+                f"{format_index(pos, labels.shape)}); its keys are {keys[:10]}"
                 + (" ..." if len(keys) > 10 else "")
             )
-        return val_arr[slot].reshape(labels.shape)
+        return values[flat].reshape(labels.shape)
     cw = as_weight_array(class_weight, "class_weight")
     if cw.ndim != 1:
         raise ValueError(
