@@ -8,10 +8,20 @@ Checks come in two kinds:
 * **shape checks** always run: they read only metadata and never synchronise a device;
 * **value checks** (finite, sign, range, soft-target sums) read tensor values, which forces a
   host/device synchronisation on GPU. :func:`set_checks` turns these off globally for hot loops.
+
+The module has four parts: the switch (:func:`set_checks`), scalar arguments
+(:func:`check_choice`, :func:`check_positive_int`, ...), the one converter from array-likes
+(:func:`to_numpy`, :func:`as_tensor`, :func:`as_float64_array`), and value checks on arrays
+(:func:`check_finite_nonnegative`, :func:`check_in_range`, ...). A wrong *type* or *dtype* raises
+:class:`DTypeError`, a ``TypeError`` that is also a ``ValueError`` (so code written against
+weightwise 0.1, which raised ``ValueError``, keeps working); a wrong *value* raises
+``ValueError``.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,16 +30,31 @@ import numpy as np
 import torch
 
 __all__ = [
+    "DTypeError",
     "as_float64_array",
+    "as_tensor",
+    "check_choice",
     "check_class_vector",
     "check_finite_nonnegative",
     "check_in_range",
+    "check_nonnegative_int",
+    "check_nonnegative_real",
+    "check_positive_int",
+    "check_positive_vector",
+    "check_real",
     "check_soft_target",
+    "check_unit_interval",
     "checks_enabled",
     "format_index",
     "no_checks",
     "set_checks",
+    "to_numpy",
 ]
+
+
+class DTypeError(TypeError, ValueError):
+    """A wrong type or dtype (``TypeError``; also a ``ValueError`` for code written for 0.1)."""
+
 
 _CHECKS_ENABLED = True
 
@@ -193,6 +218,108 @@ def check_class_vector(
     return x
 
 
+# ---- scalar arguments ---------------------------------------------------------------------
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; otherwise a ``ValueError`` naming both."""
+    if not isinstance(value, str) or value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def _as_int(value: Any, name: str, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {what}; got {value!r}") from None
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """An integer ``>= 1`` (``bool`` refused), else a ``ValueError`` naming ``name``."""
+    out = _as_int(value, name, "a positive integer")
+    if out < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return out
+
+
+def check_nonnegative_int(value: Any, name: str) -> int:
+    """An integer ``>= 0`` (``bool`` refused), else a ``ValueError`` naming ``name``."""
+    out = _as_int(value, name, "a non-negative integer")
+    if out < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
+    return out
+
+
+def check_real(value: Any, name: str) -> float:
+    """A real Python/NumPy scalar as ``float`` (``bool`` and non-numbers refused)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise ValueError(f"{name} must be a real number; got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number; got {value!r}") from None
+
+
+def check_nonnegative_real(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite real number ``>= 0`` (``> 0`` with ``positive=True``), e.g. a focal ``gamma``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        rel = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {rel}; got {value!r}")
+    return v
+
+
+# ---- the converter ---------------------------------------------------------------------------
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A NumPy view of lists, NumPy, torch tensors or pandas objects (dtype kept)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if hasattr(x, "to_numpy"):
+        x = x.to_numpy()
+    return np.asarray(x)
+
+
+def as_tensor(x: Any, *, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
+    """Any array-like (tensor, NumPy, pandas, list, number) as a real tensor.
+
+    Without ``like`` the dtype is kept (no copy where possible). With ``like`` the result takes
+    its floating dtype and device, and Python numbers and lists convert straight to that dtype:
+    going through torch's default float32 first would round a float64 weight. Non-numeric and
+    complex input raise :class:`DTypeError` naming ``name``.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        if hasattr(x, "to_numpy"):
+            x = x.to_numpy()
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as err:  # pragma: no cover - exotic inputs
+            raise DTypeError(f"{name} must be array-like; got {type(x).__name__}: {err}") from None
+        if arr.dtype.kind == "c":
+            raise DTypeError(f"{name} must be real; got dtype {arr.dtype}")
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise DTypeError(f"{name} must be numeric; got an array of dtype {arr.dtype}")
+        if like is not None:
+            t = torch.as_tensor(arr, dtype=like.dtype)
+        else:
+            t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.is_complex():
+        raise DTypeError(f"{name} must be real; got dtype {t.dtype}")
+    if like is not None:
+        t = t.to(device=like.device, dtype=like.dtype)
+    return t
+
+
 def as_float64_array(x: Any, name: str) -> np.ndarray:
     """Convert lists, NumPy, torch or pandas input to a float64 NumPy array."""
     if isinstance(x, torch.Tensor):
@@ -202,5 +329,38 @@ def as_float64_array(x: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric; got {type(x).__name__}: {err}") from None
+        raise DTypeError(f"{name} must be numeric; got {type(x).__name__}: {err}") from None
     return arr
+
+
+def check_positive_vector(x: Any, name: str, *, num_classes: int | None = None) -> np.ndarray:
+    """A ``(C,)`` vector of finite, strictly positive numbers (class counts or a prior)."""
+    arr = as_float64_array(x, name)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty vector of shape (C,); got shape {arr.shape}")
+    if num_classes is not None and arr.shape[0] != num_classes:
+        raise ValueError(
+            f"{name} must have shape ({num_classes},), one value per class; got shape {arr.shape}"
+        )
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        why = " (every class needs at least one sample)" if name == "counts" else ""
+        raise ValueError(
+            f"{name} must be finite and positive{why}; got {arr[pos].item()!r} at index {pos}"
+        )
+    return arr
+
+
+def check_unit_interval(x: torch.Tensor, name: str) -> None:
+    """Values in ``[0, 1]`` (a value check: one ``aminmax``; the mask only to report)."""
+    if not _CHECKS_ENABLED or x.numel() == 0:
+        return
+    lo, hi = torch.aminmax(x)  # a NaN propagates into both ends
+    if bool((lo >= 0) & (hi <= 1)):
+        return
+    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
+    if bool(bad.any()):
+        pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
+        where = "" if x.dim() == 0 else f" at {format_index(pos, tuple(x.shape))}"
+        raise ValueError(f"{name} must be in [0, 1]; got {x.reshape(-1)[pos].item()!r}{where}")

@@ -58,9 +58,9 @@ def posthoc_logit_adjust(logits: ArrayT, *, prior: Any, tau: float = 1.0) -> Arr
         >>> posthoc_logit_adjust(logits, prior=[0.5, 0.25, 0.25]).argmax(1)
         tensor([1, 1])
     """
-    from .losses._imbalance import _check_nonnegative_real, check_positive_vector
+    from ._checks import check_nonnegative_real, check_positive_vector
 
-    t = _check_nonnegative_real(tau, "tau")
+    t = check_nonnegative_real(tau, "tau")
     ndim = int(np.ndim(logits)) if not isinstance(logits, torch.Tensor) else logits.dim()
     if ndim < 1:
         raise ValueError("logits must have a class axis: shape (C,), (N, C) or (N, C, d...)")

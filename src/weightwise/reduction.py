@@ -39,11 +39,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Union
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
-from ._checks import check_finite_nonnegative
+from ._checks import as_tensor, check_finite_nonnegative
 
 __all__ = [
     "REDUCTIONS",
@@ -62,17 +61,6 @@ if dist.is_available():
     SyncArg = Union[bool, dist.ProcessGroup, None]
 else:  # pragma: no cover - builds without distributed support
     SyncArg = Union[bool, None]  # type: ignore[misc]
-
-
-def _as_tensor(x: Any, *, like: torch.Tensor) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        t = x
-    else:
-        # Straight to the target dtype: float32 first would round a float64 weight.
-        t = torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=like.dtype)
-    if not t.is_floating_point():
-        t = t.to(like.dtype)
-    return t.to(device=like.device, dtype=like.dtype)
 
 
 def _check_reduction(reduction: str) -> None:
@@ -126,7 +114,7 @@ def broadcast_weight(
     """
     shape = tuple(int(s) for s in shape)
     ref = like if like is not None else torch.empty(0)
-    w = _as_tensor(weight, like=ref)
+    w = as_tensor(weight, name=name, like=ref)
     if check_values:
         check_finite_nonnegative(w, name)
     if w.dim() == 0:

@@ -47,7 +47,7 @@ class DeferredReweighting:
     """
 
     def __init__(self, counts: Any, *, switch_epoch: int, beta: float = 0.9999) -> None:
-        from .losses._imbalance import check_positive_vector
+        from ._checks import check_positive_vector
 
         self.counts = check_positive_vector(counts, "counts")
         if isinstance(switch_epoch, bool) or not isinstance(switch_epoch, (int, np.integer)):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
 import torch
+
+from .._checks import check_nonnegative_int, check_positive_int
 
 __all__ = [
     "as_weight_view",
@@ -18,31 +19,6 @@ __all__ = [
     "share_length",
     "share_positions",
 ]
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    """An integer ``>= 1`` (``bool`` refused), else a ``ValueError`` naming ``name``."""
-    out = _as_int(value, name, "a positive integer")
-    if out < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return out
-
-
-def check_nonnegative_int(value: Any, name: str) -> int:
-    """An integer ``>= 0`` (``bool`` refused), else a ``ValueError`` naming ``name``."""
-    out = _as_int(value, name, "a non-negative integer")
-    if out < 0:
-        raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
-    return out
-
-
-def _as_int(value: Any, name: str, what: str) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be {what}; got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be {what}; got {value!r}") from None
 
 
 def resolve_rank(rank: int | None, world_size: int | None) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from keras import config as keras_config
 from keras import losses as keras_losses
 from keras import ops
 
+from .._checks import check_nonnegative_real
 from ._common import (
     broadcast_weight,
     check_reduction,
@@ -394,7 +395,7 @@ class Focal(CrossEntropy):
             name=name,
             dtype=dtype,
         )
-        self.gamma = _check_gamma(gamma)
+        self.gamma = check_nonnegative_real(gamma, "gamma")
         if alpha is not None and np.ndim(alpha) == 0 and not isinstance(alpha, dict):
             raise ValueError(
                 f"alpha must be None or one weight per class (a vector or dict); got the scalar "
@@ -448,16 +449,6 @@ class Focal(CrossEntropy):
         values = ops.sum(wt * self._focal(logp), axis=-1)
         kappa = None if cw is None else ops.sum(wt, axis=-1)
         return values, kappa, None
-
-
-def _check_gamma(gamma: Any) -> float:
-    try:
-        g = float(gamma)
-    except (TypeError, ValueError):
-        raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}") from None
-    if not math.isfinite(g) or g < 0:
-        raise ValueError(f"gamma must be a finite number >= 0; got {gamma!r}")
-    return g
 
 
 # ---- binary / multi-label ---------------------------------------------------------------------
@@ -600,7 +591,7 @@ class BinaryFocal(BinaryCrossEntropy):
             name=name,
             dtype=dtype,
         )
-        self.gamma = _check_gamma(gamma)
+        self.gamma = check_nonnegative_real(gamma, "gamma")
         if alpha is not None:
             a = np.asarray(alpha, dtype=np.float64)
             bad = ~np.isfinite(a) | (a < 0) | (a > 1)

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import (
+    as_tensor,
     check_class_vector,
     check_in_range,
     check_soft_target,
@@ -23,7 +24,7 @@ from ..reduction import (
     reduce_weighted,
     reduction_terms,
 )
-from ._common import align_per_label, as_float_tensor, check_binary_pair
+from ._common import align_per_label, check_binary_pair
 from ._fused import fused_binary_cross_entropy, fused_cross_entropy, use_fused
 
 __all__ = ["binary_cross_entropy", "cross_entropy"]
@@ -116,7 +117,7 @@ def cross_entropy(
     cw: torch.Tensor | None = None
     if class_weight is not None:
         cw = check_class_vector(
-            as_float_tensor(class_weight, like=logits, name="class_weight"),
+            as_tensor(class_weight, like=logits, name="class_weight"),
             num_classes,
             name="class_weight",
         )

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
-from .._checks import check_class_vector, check_finite_nonnegative, checks_enabled, format_index
+from .._checks import as_tensor, check_class_vector, check_finite_nonnegative, check_unit_interval
 
-__all__ = ["align_per_label", "as_float_tensor", "check_binary_pair", "check_unit_interval"]
-
-
-def as_float_tensor(x: Any, *, like: torch.Tensor, name: str) -> torch.Tensor:
-    """``x`` as a real tensor with the dtype and device of ``like``.
-
-    Python numbers and lists convert straight to that dtype: going through torch's default
-    float32 first would round a float64 weight.
-    """
-    if isinstance(x, torch.Tensor):
-        t = x
-    else:
-        arr = np.asarray(x)
-        if arr.dtype.kind == "c":
-            raise ValueError(f"{name} must be real; got dtype {arr.dtype}")
-        t = torch.as_tensor(arr, dtype=like.dtype)
-    if t.is_complex():
-        raise ValueError(f"{name} must be real; got dtype {t.dtype}")
-    return t.to(device=like.device, dtype=like.dtype)
+__all__ = ["align_per_label", "check_binary_pair"]
 
 
 def align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
@@ -35,7 +16,7 @@ def align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
 
     PyTorch's ``pos_weight`` aligns with the last dim instead (pytorch#27936).
     """
-    t = as_float_tensor(x, like=logits, name=name)
+    t = as_tensor(x, like=logits, name=name)
     if t.dim() == 0:
         check_finite_nonnegative(t, name)
         return t
@@ -51,20 +32,6 @@ def align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
     shape = [1] * logits.dim()
     shape[1] = logits.shape[1]
     return t.reshape(shape)
-
-
-def check_unit_interval(x: torch.Tensor, name: str) -> None:
-    """Values in ``[0, 1]`` (a value check: one ``aminmax``; the mask only to report)."""
-    if not checks_enabled() or x.numel() == 0:
-        return
-    lo, hi = torch.aminmax(x)  # a NaN propagates into both ends
-    if bool((lo >= 0) & (hi <= 1)):
-        return
-    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
-    if bool(bad.any()):
-        pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
-        where = "" if x.dim() == 0 else f" at {format_index(pos, tuple(x.shape))}"
-        raise ValueError(f"{name} must be in [0, 1]; got {x.reshape(-1)[pos].item()!r}{where}")
 
 
 def check_binary_pair(logits: Any, target: Any) -> torch.Tensor:

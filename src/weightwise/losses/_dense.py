@@ -43,6 +43,7 @@ import torch.distributed as dist
 from torch.autograd.function import FunctionCtx
 
 from .._checks import (
+    as_tensor,
     check_class_vector,
     check_in_range,
     check_soft_target,
@@ -57,7 +58,6 @@ from ..reduction import (
     reduce_weighted,
 )
 from ._classification import element_coefficients
-from ._common import as_float_tensor
 
 __all__ = [
     "DENSE_MODES",
@@ -236,7 +236,7 @@ def _prepare(
     cw: torch.Tensor | None = None
     if class_weight is not None:
         cw = check_class_vector(
-            as_float_tensor(class_weight, like=logits, name="class_weight"),
+            as_tensor(class_weight, like=logits, name="class_weight"),
             num_classes,
             name="class_weight",
         )
@@ -726,7 +726,7 @@ def _dice_ce(
     cw: torch.Tensor | None = None
     if ce_class_weight is not None:
         cw = check_class_vector(
-            as_float_tensor(ce_class_weight, like=logits, name="class_weight"),
+            as_tensor(ce_class_weight, like=logits, name="class_weight"),
             num_classes,
             name="class_weight",
         )

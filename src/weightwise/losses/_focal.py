@@ -20,11 +20,14 @@ import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 from .._checks import (
+    as_tensor,
     check_class_vector,
     check_in_range,
+    check_nonnegative_real,
+    check_unit_interval,
 )
 from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
-from ._common import align_per_label, as_float_tensor, check_binary_pair, check_unit_interval
+from ._common import align_per_label, check_binary_pair
 
 __all__ = ["binary_focal_loss", "focal_loss"]
 
@@ -45,17 +48,6 @@ def _chunk() -> int:
     stays cache-sized while the number of parallel regions (each one ends in a thread barrier)
     does not grow with the thread count."""
     return _CHUNK_ELEMENTS * max(1, torch.get_num_threads())
-
-
-def check_gamma(gamma: Any, name: str = "gamma") -> float:
-    """A focusing parameter: a finite real number ``>= 0``."""
-    try:
-        g = float(gamma)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number >= 0; got {gamma!r}") from None
-    if not math.isfinite(g) or g < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {gamma!r}")
-    return g
 
 
 # ---- softmax focal ------------------------------------------------------------------------
@@ -228,7 +220,7 @@ def focal_loss(
         >>> loss = focal_loss(logits, y, gamma=2.0, alpha=torch.tensor([0.25, 0.5, 0.25]))
     """
     _check_reduction(reduction)
-    g = check_gamma(gamma)
+    g = check_nonnegative_real(gamma, "gamma")
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
         raise ValueError(
             f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
@@ -256,7 +248,7 @@ def focal_loss(
 
     kappa_c: torch.Tensor | None = None
     if alpha is not None:
-        a = as_float_tensor(alpha, like=logits, name="alpha")
+        a = as_tensor(alpha, like=logits, name="alpha")
         if a.dim() == 0:
             raise ValueError(
                 f"alpha must be None or a per-class vector of shape ({num_classes},); got the "
@@ -267,7 +259,7 @@ def focal_loss(
         kappa_c = check_class_vector(a, num_classes, name="alpha")
     if class_weight is not None:
         cw = check_class_vector(
-            as_float_tensor(class_weight, like=logits, name="class_weight"),
+            as_tensor(class_weight, like=logits, name="class_weight"),
             num_classes,
             name="class_weight",
         )
@@ -466,7 +458,7 @@ def binary_focal_loss(
         >>> loss = binary_focal_loss(logits, Y, gamma=2.0, alpha=0.25)
     """
     _check_reduction(reduction)
-    g = check_gamma(gamma)
+    g = check_nonnegative_real(gamma, "gamma")
     target = check_binary_pair(logits, target)
 
     kappa: torch.Tensor | None = None

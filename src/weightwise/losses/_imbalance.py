@@ -8,18 +8,21 @@ exactly what they mean there.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import as_float64_array, checks_enabled, format_index
+from .._checks import (
+    check_nonnegative_real,
+    check_positive_vector,
+    checks_enabled,
+    format_index,
+)
 from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._classification import cross_entropy
 from ._common import align_per_label, check_binary_pair
-from ._focal import check_gamma
 
 __all__ = [
     "any_of_cross_entropy",
@@ -32,36 +35,6 @@ __all__ = [
 
 
 # ---- shared checks -------------------------------------------------------------------------
-
-
-def check_positive_vector(x: Any, name: str, *, num_classes: int | None = None) -> np.ndarray:
-    """A ``(C,)`` vector of finite, strictly positive numbers (class counts or a prior)."""
-    arr = as_float64_array(x, name)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty vector of shape (C,); got shape {arr.shape}")
-    if num_classes is not None and arr.shape[0] != num_classes:
-        raise ValueError(
-            f"{name} must have shape ({num_classes},), one value per class; got shape {arr.shape}"
-        )
-    bad = ~np.isfinite(arr) | (arr <= 0)
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        why = " (every class needs at least one sample)" if name == "counts" else ""
-        raise ValueError(
-            f"{name} must be finite and positive{why}; got {arr[pos].item()!r} at index {pos}"
-        )
-    return arr
-
-
-def _check_nonnegative_real(x: Any, name: str, *, positive: bool = False) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        rel = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {rel}; got {x!r}")
-    return v
 
 
 def _class_view(vec: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
@@ -134,7 +107,7 @@ def logit_adjusted_cross_entropy(
     """
     _check_reduction(reduction)
     _check_logits(logits)
-    t = _check_nonnegative_real(tau, "tau")
+    t = check_nonnegative_real(tau, "tau")
     if (prior is None) == (counts is None):
         raise ValueError(
             "give exactly one of prior and counts; got "
@@ -312,7 +285,7 @@ def ldam_margins(counts: Any, *, max_margin: float = 0.5) -> np.ndarray:
         array([0.05, 0.25, 0.5 ])
     """
     n = check_positive_vector(counts, "counts")
-    m = _check_nonnegative_real(max_margin, "max_margin")
+    m = check_nonnegative_real(max_margin, "max_margin")
     raw = n**-0.25
     return np.asarray(m * raw / raw.max(), dtype=np.float64)
 
@@ -358,7 +331,7 @@ def ldam_loss(
     """
     _check_reduction(reduction)
     _check_logits(logits)
-    s = _check_nonnegative_real(scale, "scale", positive=True)
+    s = check_nonnegative_real(scale, "scale", positive=True)
     c = logits.shape[1]
     margins = ldam_margins(
         check_positive_vector(counts, "counts", num_classes=c), max_margin=max_margin
@@ -451,9 +424,9 @@ def asymmetric_loss(
         >>> loss = asymmetric_loss(torch.randn(8, 5), Y, gamma_neg=4.0, clip=0.05)
     """
     _check_reduction(reduction)
-    gp = check_gamma(gamma_pos, "gamma_pos")
-    gn = check_gamma(gamma_neg, "gamma_neg")
-    cl = _check_nonnegative_real(clip, "clip")
+    gp = check_nonnegative_real(gamma_pos, "gamma_pos")
+    gn = check_nonnegative_real(gamma_neg, "gamma_neg")
+    cl = check_nonnegative_real(clip, "clip")
     if cl > 1:
         raise ValueError(f"clip must be in [0, 1]; got {clip!r}")
     target = check_binary_pair(logits, target)

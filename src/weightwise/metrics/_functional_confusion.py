@@ -54,14 +54,14 @@ def resolve_task(
     if task is None:
         task = infer_task(preds, target)
     if task == "multiclass" and num_classes is None:
-        p, t = as_tensor(preds, "preds"), as_tensor(target, "target")
+        p, t = as_tensor(preds, name="preds"), as_tensor(target, name="target")
         if p.dim() == t.dim() + 1:
             num_classes = int(p.shape[1])
         else:
             hi = max(int(p.max()) if p.numel() else 0, int(t.max()) if t.numel() else 0)
             num_classes = max(hi + 1, 2)
     if task == "multilabel" and num_labels is None:
-        t = as_tensor(target, "target")
+        t = as_tensor(target, name="target")
         num_labels = int(t.shape[1]) if t.dim() >= 2 else None
     return task, num_classes, num_labels
 

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._checks import checks_enabled, format_index
+from .._checks import as_tensor, checks_enabled, format_index
 from ..reduction import broadcast_weight
 
 __all__ = [
@@ -76,21 +76,6 @@ class Formatted:
     weight: torch.Tensor | None
     num_classes: int
     task: str
-
-
-def as_tensor(x: Any, name: str) -> torch.Tensor:
-    """Convert a tensor, NumPy array, pandas object or list to a tensor (no copy when possible)."""
-    if isinstance(x, torch.Tensor):
-        return x
-    if hasattr(x, "to_numpy"):
-        x = x.to_numpy()
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as err:  # pragma: no cover - exotic inputs
-        raise ValueError(f"{name} must be array-like; got {type(x).__name__}: {err}") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric; got an array of dtype {arr.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(arr))
 
 
 def check_task(task: str) -> str:
@@ -151,7 +136,7 @@ def infer_task(preds: Any, target: Any) -> str:
 
     Anything else raises ``ValueError`` asking for ``task=``.
     """
-    p, t = as_tensor(preds, "preds"), as_tensor(target, "target")
+    p, t = as_tensor(preds, name="preds"), as_tensor(target, name="target")
     if p.dim() == t.dim() + 1:
         return "multiclass"
     if p.shape == t.shape and p.dim() == 1:
@@ -268,7 +253,7 @@ def flat_weight(
     like = torch.empty(0, dtype=torch.float64, device=device)
     w = sample_weight
     if not isinstance(w, (int, float)):
-        w = as_tensor(w, name)
+        w = as_tensor(w, name=name)
         if w.dtype == torch.bool:
             w = w.double()
     full = broadcast_weight(w, grid_shape, name=name, class_axis=class_axis, like=like)
@@ -279,8 +264,8 @@ def flat_weight(
 
 def _prepare(preds: Any, target: Any, task: str) -> tuple[torch.Tensor, torch.Tensor]:
     check_task(task)
-    p = as_tensor(preds, "preds")
-    t = as_tensor(target, "target")
+    p = as_tensor(preds, name="preds")
+    t = as_tensor(target, name="target")
     if p.device != t.device:
         raise ValueError(f"preds and target must be on one device; got {p.device} and {t.device}")
     return p, t

@@ -495,7 +495,7 @@ def _resolve(
     if task is None:
         task = infer_task(preds, target)
     check_task(task)
-    p = as_tensor(preds, "preds")
+    p = as_tensor(preds, name="preds")
     if task == "multiclass" and num_classes is None and p.dim() >= 2:
         num_classes = int(p.shape[1])
     if task == "multilabel" and num_labels is None and p.dim() >= 2:
@@ -791,13 +791,13 @@ def format_at_k(
     The weight is per sample (or per pixel for dense ``(N, L, d...)`` inputs): ``(N,)`` or
     ``(N, d...)``, never per label.
     """
-    p = as_tensor(preds, "preds")
+    p = as_tensor(preds, name="preds")
     if num_labels is None and p.dim() >= 2:
         num_labels = int(p.shape[1])
     f = format_scores(
         preds, target, None, task="multilabel", num_labels=num_labels, from_logits=from_logits
     )
-    t = as_tensor(target, "target")
+    t = as_tensor(target, name="target")
     row_grid = (int(t.shape[0]), *(int(s) for s in t.shape[2:]))
     w = flat_weight(sample_weight, row_grid, device=f.target.device)
     if w is None:

@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
-from ..losses._focal import binary_focal_loss, check_gamma, focal_loss
+from .._checks import check_nonnegative_real, check_positive_vector
+from ..losses._focal import binary_focal_loss, focal_loss
 from ..losses._imbalance import (
     any_of_cross_entropy,
     asymmetric_loss,
-    check_positive_vector,
     ldam_loss,
     logit_adjusted_cross_entropy,
 )
@@ -71,7 +71,7 @@ class FocalLoss(FunctionalLoss):
     ) -> None:
         super().__init__()
         _check_reduction(reduction)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_nonnegative_real(gamma, "gamma")
         if alpha is not None and torch.as_tensor(alpha).dim() == 0:
             raise ValueError(
                 f"alpha must be None or a per-class vector of shape (C,); got the scalar "
@@ -122,7 +122,7 @@ class BinaryFocalLoss(FunctionalLoss):
     ) -> None:
         super().__init__()
         _check_reduction(reduction)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_nonnegative_real(gamma, "gamma")
         self.register_buffer("alpha", as_buffer(alpha))
         self.register_buffer("pos_weight", as_buffer(pos_weight))
         self.register_buffer("neg_weight", as_buffer(neg_weight))
@@ -219,7 +219,7 @@ class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
             "counts", None if counts is None else _positive_buffer(counts, "counts")
         )
         self.register_buffer("class_weight", as_buffer(class_weight))
-        self.tau = check_gamma(tau, "tau")
+        self.tau = check_nonnegative_real(tau, "tau")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.reduction = reduction
@@ -305,7 +305,7 @@ class LDAMLoss(FunctionalLoss):
         _check_reduction(reduction)
         self.register_buffer("counts", _positive_buffer(counts, "counts"))
         self.register_buffer("class_weight", as_buffer(class_weight))
-        self.max_margin = check_gamma(max_margin, "max_margin")
+        self.max_margin = check_nonnegative_real(max_margin, "max_margin")
         self.scale = float(scale)
         if not self.scale > 0 or self.scale == float("inf"):
             raise ValueError(f"scale must be a finite number > 0; got {scale!r}")
@@ -360,8 +360,8 @@ class AsymmetricLoss(FunctionalLoss):
     ) -> None:
         super().__init__()
         _check_reduction(reduction)
-        self.gamma_pos = check_gamma(gamma_pos, "gamma_pos")
-        self.gamma_neg = check_gamma(gamma_neg, "gamma_neg")
+        self.gamma_pos = check_nonnegative_real(gamma_pos, "gamma_pos")
+        self.gamma_neg = check_nonnegative_real(gamma_neg, "gamma_neg")
         self.clip = float(clip)
         if not 0.0 <= self.clip <= 1.0:
             raise ValueError(f"clip must be in [0, 1]; got {clip!r}")

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import torch
 
-from .._checks import as_float64_array, check_finite_nonnegative, format_index
+from .._checks import (
+    as_float64_array,
+    check_choice,
+    check_finite_nonnegative,
+    check_positive_int,
+    check_real,
+    format_index,
+    to_numpy,
+)
 
 __all__ = [
     "as_label_array",
@@ -24,46 +31,6 @@ __all__ = [
     "check_real",
     "to_numpy",
 ]
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """A NumPy view of lists, NumPy, torch tensors or pandas objects (dtype kept)."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    if hasattr(x, "to_numpy"):
-        x = x.to_numpy()
-    return np.asarray(x)
-
-
-def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``choices``; otherwise a ``ValueError`` naming both."""
-    if not isinstance(value, str) or value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
-    return value
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    """An integer ``>= 1`` (``bool`` refused)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    try:
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}") from None
-    if out < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return out
-
-
-def check_real(value: Any, name: str) -> float:
-    """A real Python/NumPy scalar as ``float`` (``bool`` and non-numbers refused)."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ValueError(f"{name} must be a real number; got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number; got {value!r}") from None
 
 
 def _first(mask: np.ndarray) -> int | None:
