@@ -1,7 +1,9 @@
 """The weighting contract: element weights, reductions and distributed denominators.
 
 Every loss in weightwise is computed in three steps, and only the last differs between
-reductions (``../shared/DESIGN.md``, "The weighting contract"):
+reductions (``docs/semantics.md`` works one batch through every reduction). The rules themselves
+are backend-neutral and live in :mod:`weightwise._contract`, which the Keras adapter shares; this
+module computes them with torch tensors:
 
 1. an unweighted elementwise loss ``L[e]`` on the *element grid* (one element per sample, per
    (sample, label) pair, per pixel, or per token);
@@ -37,12 +39,13 @@ returns is **not** the global loss: the global loss is the mean of the ranks' va
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Union
+from typing import Any, Union
 
 import torch
 import torch.distributed as dist
 
 from ._checks import as_tensor, check_finite_nonnegative
+from ._contract import REDUCTIONS, Reduction, check_reduction, denominator_kind, weight_view_shape
 
 __all__ = [
     "REDUCTIONS",
@@ -54,8 +57,6 @@ __all__ = [
     "reduction_terms",
 ]
 
-Reduction = Literal["mean", "weighted_mean", "nonzero_mean", "sum", "none"]
-REDUCTIONS: tuple[str, ...] = ("mean", "weighted_mean", "nonzero_mean", "sum", "none")
 
 if dist.is_available():
     SyncArg = Union[bool, dist.ProcessGroup, None]
@@ -63,11 +64,8 @@ else:  # pragma: no cover - builds without distributed support
     SyncArg = Union[bool, None]  # type: ignore[misc]
 
 
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}; got {reduction!r}"
-        )
+#: The reduction check (the rule is :func:`weightwise._contract.check_reduction`).
+_check_reduction = check_reduction
 
 
 def broadcast_weight(
@@ -117,43 +115,10 @@ def broadcast_weight(
     w = as_tensor(weight, name=name, like=ref)
     if check_values:
         check_finite_nonnegative(w, name)
-    if w.dim() == 0:
-        return w.expand(shape)
-    wshape = tuple(w.shape)
-    if wshape == shape:  # the full grid (e.g. (N,) against (N,)): nothing to broadcast
+    view = weight_view_shape(tuple(w.shape), shape, name=name, class_axis=class_axis)
+    if view == shape:
         return w
-    nd = len(shape)
-    if class_axis and nd >= 3:
-        n, c, spatial = shape[0], shape[1], shape[2:]
-        per_label = (n, c)
-        per_pixel = (n, *spatial)
-        if wshape == per_label and wshape == per_pixel:
-            raise ValueError(
-                f"{name} of shape {wshape} is ambiguous against the element grid {shape}: it "
-                f"could weight each (sample, label) pair or each pixel; pass the full grid "
-                f"{shape} instead"
-            )
-        if wshape == (n,):
-            return w.reshape((n,) + (1,) * (nd - 1)).expand(shape)
-        if wshape == per_label:
-            return w.reshape(per_label + (1,) * (nd - 2)).expand(shape)
-        if wshape == per_pixel:
-            return w.unsqueeze(1).expand(shape)
-        if wshape == shape:
-            return w
-        raise ValueError(
-            f"{name} of shape {wshape} does not fit the element grid {shape}: expected a "
-            f"scalar, ({n},) per sample, {per_label} per sample and label, {per_pixel} per "
-            f"pixel, or the full grid {shape}"
-        )
-    if len(wshape) <= nd and wshape == shape[: len(wshape)]:
-        return w.reshape(wshape + (1,) * (nd - len(wshape))).expand(shape)
-    expected = f"({shape[0]},)" if nd else "a scalar"
-    raise ValueError(
-        f"{name} of shape {wshape} does not fit the element grid {shape}: a weight must be a "
-        f"scalar or match the leading dimensions of the grid exactly (e.g. {expected}); there "
-        f"is no size-1 broadcasting"
-    )
+    return w.reshape(view).expand(shape)
 
 
 def _sync_group(sync: SyncArg) -> tuple[bool, Any]:
@@ -198,28 +163,21 @@ def reduction_terms(
     * a zero denominator is replaced by 1 (the sum is then 0: every ``ω`` is 0), never inf;
     * under sync the denominator is all-reduced without gradient: ``(W, D_global)``.
     """
-    _check_reduction(reduction)
-    if reduction == "none":
-        raise ValueError("reduction='none' has no reduction factor")
+    kind = denominator_kind(reduction, weighted=omega is not None, given=denominator is not None)
     do_sync, group = _sync_group(sync)
     world = dist.get_world_size(group) if do_sync else 1
-    if reduction == "sum":
+    if kind == "one":
         return float(world), torch.ones((), dtype=dtype, device=device)
 
     denom: torch.Tensor
-    if reduction == "mean" or (omega is None and denominator is None):
+    if kind == "count":
         n = numel if count is None else count
         denom = torch.as_tensor(n, dtype=dtype, device=device)
-    elif reduction == "weighted_mean":
-        if denominator is not None:
-            denom = torch.as_tensor(denominator, dtype=dtype, device=device)
-        else:
-            assert omega is not None
-            denom = omega.sum().to(dtype)
-    else:  # nonzero_mean
-        if omega is None:
-            raise ValueError("nonzero_mean needs the element weights (omega)")
-        denom = (omega != 0).sum().to(dtype)
+    elif kind == "given":
+        denom = torch.as_tensor(denominator, dtype=dtype, device=device)
+    else:
+        assert omega is not None
+        denom = (omega.sum() if kind == "weight_sum" else (omega != 0).sum()).to(dtype)
 
     if do_sync:
         global_denom = denom.detach().clone()
@@ -274,7 +232,7 @@ def reduce_loss(
     loss: torch.Tensor,
     weight: Any = None,
     *,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     count: int | torch.Tensor | None = None,
     denominator: torch.Tensor | float | None = None,
     sync: SyncArg = False,

@@ -9,6 +9,7 @@ import numpy as np
 
 import keras
 
+from .._contract import class_weight_vector
 from ._common import to_numpy
 
 __all__ = ["WeightedValidation"]
@@ -155,8 +156,6 @@ class WeightedValidation(keras.callbacks.Callback):
     def _class_weight_vector(self, num_classes: int) -> np.ndarray:
         cw = self.class_weight
         if isinstance(cw, dict):
-            from ..weights._common import class_weight_vector
-
             values, defined = class_weight_vector(cw)
             missing = [k for k in range(num_classes) if k >= values.size or not defined[k]]
             if missing:

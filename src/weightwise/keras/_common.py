@@ -1,5 +1,9 @@
 """Shared pieces of the Keras losses: weight broadcasting, value checks and the reductions.
 
+The rules (weight shapes, each reduction's denominator, class-weight dicts) are those of
+:mod:`weightwise._contract`, shared with the torch side; this module only computes them with
+``keras.ops``.
+
 Everything here is written with ``keras.ops`` so that it runs on every Keras 3 backend. Value
 checks (finite and non-negative weights, targets in range, probabilities in ``[0, 1]``) run only
 while :func:`weightwise.set_checks` is on *and* the tensors are concrete: inside a traced
@@ -18,7 +22,13 @@ import keras
 from keras import ops
 
 from .._checks import checks_enabled, format_index
-from ..reduction import REDUCTIONS
+from .._contract import (
+    check_reduction,
+    class_weight_table,
+    class_weight_vector,
+    denominator_kind,
+    weight_view_shape,
+)
 
 __all__ = [
     "broadcast_weight",
@@ -27,14 +37,6 @@ __all__ = [
     "reduce",
     "validate_class_weight",
 ]
-
-
-def check_reduction(reduction: Any) -> str:
-    if reduction not in REDUCTIONS:
-        raise ValueError(
-            f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}; got {reduction!r}"
-        )
-    return str(reduction)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -100,37 +102,8 @@ def broadcast_weight(
     """
     w = ops.cast(ops.convert_to_tensor(weight), dtype)
     check_finite_nonnegative(w, name)
-    wshape = shape_of(w)
-    nd = len(grid)
-    if not wshape:
-        return ops.broadcast_to(w, grid)
-    if class_axis and nd >= 3:
-        n, c, spatial = grid[0], grid[-1], grid[1:-1]
-        per_label = (n, c)
-        per_pixel = (n, *spatial)
-        if wshape == per_label and wshape == per_pixel:
-            raise ValueError(
-                f"{name} of shape {wshape} is ambiguous against the element grid {grid}: it "
-                f"could weight each (sample, label) pair or each pixel; pass the full grid "
-                f"{grid} instead"
-            )
-        if wshape == per_label:
-            return ops.broadcast_to(ops.reshape(w, (n,) + (1,) * (nd - 2) + (c,)), grid)
-        if wshape in ((n,), per_pixel, grid):
-            return ops.broadcast_to(ops.reshape(w, wshape + (1,) * (nd - len(wshape))), grid)
-        raise ValueError(
-            f"{name} of shape {wshape} does not fit the element grid {grid}: expected a "
-            f"scalar, ({n},) per sample, {per_label} per sample and label, {per_pixel} per "
-            f"pixel, or the full grid {grid}"
-        )
-    if len(wshape) <= nd and wshape == grid[: len(wshape)]:
-        return ops.broadcast_to(ops.reshape(w, wshape + (1,) * (nd - len(wshape))), grid)
-    expected = f"({grid[0]},)" if nd else "a scalar"
-    raise ValueError(
-        f"{name} of shape {wshape} does not fit the element grid {grid}: a weight must be a "
-        f"scalar or match the leading dimensions of the grid exactly (e.g. {expected}); there "
-        f"is no size-1 broadcasting"
-    )
+    view = weight_view_shape(shape_of(w), grid, name=name, class_axis=class_axis, label_axis=-1)
+    return ops.broadcast_to(ops.reshape(w, view), grid)
 
 
 def validate_class_weight(class_weight: Any, name: str = "class_weight") -> Any:
@@ -141,8 +114,6 @@ def validate_class_weight(class_weight: Any, name: str = "class_weight") -> Any:
     if class_weight is None:
         return None
     if isinstance(class_weight, Mapping):
-        from ..weights._common import class_weight_vector
-
         values, defined = class_weight_vector(class_weight)
         return {int(k): float(values[k]) for k in np.flatnonzero(defined)}
     raw = class_weight if isinstance(class_weight, Sequence) else to_numpy(class_weight)
@@ -164,30 +135,7 @@ def class_vector(
     A dict must give every class in ``[0, C)`` a weight, as the estimators and the dense maps
     require (no silent default).
     """
-    if isinstance(class_weight, dict):
-        missing = [k for k in range(num_classes) if k not in class_weight]
-        if missing:
-            raise ValueError(
-                f"{name} has no entry for {per} {missing[0]} (the predictions have "
-                f"{num_classes} {per}es); give every {per} a weight"
-            )
-        vec = np.ones(num_classes, dtype=np.float32)
-        for key, value in class_weight.items():
-            if key >= num_classes:
-                raise ValueError(
-                    f"{name} has a class outside [0, {num_classes}): {key} (the predictions "
-                    f"have {num_classes} {per}es)"
-                    if per == "class"
-                    else f"{name} has a {per} outside [0, {num_classes}): {key}"
-                )
-            vec[key] = value
-        return vec
-    arr = np.asarray(class_weight, dtype=np.float32)
-    if arr.shape != (num_classes,):
-        raise ValueError(
-            f"{name} must have shape ({num_classes},), one value per {per}; got shape {arr.shape}"
-        )
-    return arr
+    return class_weight_table(class_weight, num_classes, name=name, per=per).astype(np.float32)
 
 
 def reduce(values: Any, omega: Any, count: Any, reduction: str) -> Any:
@@ -200,15 +148,17 @@ def reduce(values: Any, omega: Any, count: Any, reduction: str) -> Any:
     if reduction == "none":
         return values
     total = ops.sum(values)
-    if reduction == "sum":
+    kind = denominator_kind(reduction, weighted=omega is not None)
+    if kind == "one":
         return total
-    if reduction == "mean" or omega is None:
+    if kind == "count":
         denom = count
-    elif reduction == "weighted_mean":
+    elif kind == "weight_sum":
         denom = ops.sum(omega)
-    else:  # nonzero_mean
+    else:  # nonzero
         denom = ops.sum(ops.cast(ops.not_equal(omega, 0), total.dtype))
     denom = ops.cast(denom, total.dtype)
+    # A zero denominator means every ω·L is 0: divide by 1 (exactly 0, never NaN).
     safe = ops.where(denom > 0, denom, ops.ones_like(denom))
     return total / safe
 

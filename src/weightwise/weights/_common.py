@@ -7,8 +7,6 @@ Every message names the argument, the position and the offending value, in the s
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -112,45 +110,3 @@ def as_weight_array(x: Any, name: str) -> np.ndarray:
     arr = np.array(as_float64_array(x, name), dtype=np.float64, copy=True)
     check_finite_nonnegative(arr, name, force=True)
     return arr
-
-
-def class_weight_vector(class_weight: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, defined)``: a float64 vector and which classes have a weight.
-
-    ``class_weight`` is a ``(C,)`` array (every class defined) or a ``{class: weight}`` dict
-    (Keras' ``class_weight``): integer keys ``>= 0``, finite non-negative values. The one
-    parser of both forms, shared by the estimators, the dense maps and the Keras adapter.
-    """
-    if isinstance(class_weight, Mapping):
-        items: dict[int, float] = {}
-        for key, value in class_weight.items():
-            if isinstance(key, (bool, np.bool_)):
-                raise ValueError(f"class_weight keys must be integer classes; got {key!r}")
-            try:
-                k = operator.index(key)
-            except TypeError:
-                raise ValueError(
-                    f"class_weight keys must be integer classes; got {key!r}"
-                ) from None
-            if k < 0:
-                raise ValueError(f"class_weight keys must be classes >= 0; got {k!r}")
-            v = check_real(value, f"class_weight[{k}]")
-            if not (np.isfinite(v) and v >= 0):
-                raise ValueError(
-                    f"class_weight must be finite and non-negative; got {value!r} for class {k}"
-                )
-            items[k] = v
-        size = max(items) + 1 if items else 0
-        values = np.zeros(size)
-        defined = np.zeros(size, dtype=bool)
-        for k, v in items.items():
-            values[k] = v
-            defined[k] = True
-        return values, defined
-    values = as_weight_array(class_weight, "class_weight")
-    if values.ndim != 1:
-        raise ValueError(
-            f"class_weight must be a (C,) vector or a {{class: weight}} dict; got shape "
-            f"{values.shape}"
-        )
-    return values, np.ones(values.shape, dtype=bool)

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from .._checks import format_index
+from .._contract import class_weight_vector
 from ._class import class_weights
 from ._common import (
     as_weight_array,
     check_positive_int,
     check_real,
-    class_weight_vector,
     to_numpy,
 )
 

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_float64_array, format_index
-from ._common import as_label_array, as_weight_array, check_real, class_weight_vector, to_numpy
+from .._contract import class_weight_vector
+from ._common import as_label_array, as_weight_array, check_real, to_numpy
 
 __all__ = [
     "clip",
