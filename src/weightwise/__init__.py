@@ -1,7 +1,13 @@
 """weightwise: sample weights and class weights for PyTorch, done right.
 
-One stated rule (the *weighting contract*, see :mod:`weightwise.reduction`) for how a weight
-enters every loss, metric, sampler and distributed reduction.
+One stated rule (the *weighting contract*, see :mod:`weightwise.reduction` and
+``docs/semantics.md``) for how a weight enters every loss, metric, sampler and distributed
+reduction.
+
+``import weightwise`` loads the core only (torch and NumPy): the contract, the losses and the
+weight estimators. Every other subpackage (``metrics``, ``data``, ``datasets``, ``keras``,
+``cli``, ...) is an attribute that is imported on first use (PEP 562), so
+``weightwise.metrics.F1Score`` works after a plain ``import weightwise``.
 
 Example:
     >>> import torch, weightwise
@@ -10,27 +16,44 @@ Example:
     >>> cw = torch.as_tensor(weightwise.class_weights(y))   # balanced, mean sample weight 1
     >>> logits = torch.zeros(4, 2, requires_grad=True)
     >>> loss = cross_entropy(logits, y, class_weight=cw)    # Σ ω·L / N
+    >>> round(loss.item(), 4)
+    0.6931
 """
 
 from __future__ import annotations
 
-from . import data, decision, losses, nn, reduction, schedules, weights
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import losses, reduction, weights
 from ._checks import checks_enabled, no_checks, set_checks
 from .losses._fused import fused_enabled, set_fused
 from .reduction import broadcast_weight, reduce_loss
 from .weights import class_weights
 
+if TYPE_CHECKING:  # the lazy subpackages, for type checkers and IDEs
+    from . import cli, data, datasets, decision, keras, metrics, nn, schedules
+
 __version__ = "0.1.0"
+
+#: Subpackages imported on first attribute access (``weightwise.metrics``).
+_LAZY_SUBMODULES = frozenset(
+    {"cli", "data", "datasets", "decision", "keras", "metrics", "nn", "schedules"}
+)
 
 __all__ = [
     "__version__",
     "broadcast_weight",
     "checks_enabled",
     "class_weights",
+    "cli",
     "data",
+    "datasets",
     "decision",
     "fused_enabled",
+    "keras",
     "losses",
+    "metrics",
     "nn",
     "no_checks",
     "reduce_loss",
@@ -40,3 +63,15 @@ __all__ = [
     "set_fused",
     "weights",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module  # later look-ups skip this hook
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_SUBMODULES)

@@ -55,7 +55,7 @@ def load_table(
     The format follows the suffix: ``.csv`` / ``.tsv`` (optionally compressed, e.g.
     ``.csv.gz``) or ``.parquet`` / ``.pq``.
 
-    Label encoding (DECISIONS.md §3):
+    Label encoding:
 
     - string (or mixed) labels: the distinct values in sorted order become ``0..K-1``;
     - integer labels (and floats that are all whole numbers, and booleans): the sorted distinct

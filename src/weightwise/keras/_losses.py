@@ -24,6 +24,7 @@ from keras import losses as keras_losses
 from keras import ops
 
 from .._checks import check_nonnegative_real
+from .._contract import Reduction
 from ._common import (
     broadcast_weight,
     check_reduction,
@@ -81,7 +82,7 @@ class _ContractLoss(keras_losses.Loss):
     _class_axis = False
 
     def __init__(
-        self, *, reduction: str = "mean", name: str | None = None, dtype: Any = None
+        self, *, reduction: Reduction = "mean", name: str | None = None, dtype: Any = None
     ) -> None:
         red = check_reduction(reduction)
         super().__init__(name=name, reduction="none", dtype=dtype)
@@ -182,7 +183,7 @@ class CrossEntropy(_ContractLoss):
         class_weight: Any = None,
         ignore_class: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
@@ -312,7 +313,7 @@ class LogitAdjusted(CrossEntropy):
         class_weight: Any = None,
         ignore_class: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
@@ -383,7 +384,7 @@ class Focal(CrossEntropy):
         from_logits: bool = False,
         class_weight: Any = None,
         ignore_class: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
@@ -484,7 +485,7 @@ class BinaryCrossEntropy(_ContractLoss):
         from_logits: bool = False,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
@@ -579,7 +580,7 @@ class BinaryFocal(BinaryCrossEntropy):
         from_logits: bool = False,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
@@ -657,7 +658,7 @@ class AnyOf(_ContractLoss):
         *,
         mode: str = "marginal",
         from_logits: bool = False,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
@@ -748,7 +749,7 @@ class Dice(_ContractLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:

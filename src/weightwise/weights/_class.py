@@ -315,7 +315,7 @@ def multilabel_weights(
 
     A label with no positives is not an error: it gets ``pos_weight`` 0 and ``neg_weight`` 1
     (and vice versa for a label that is always positive), under every scheme and
-    normalisation (DECISIONS §3).
+    normalisation.
 
     The pair plugs into the binary cross-entropy of the weighting contract:
     ``ω·L = s·[pos_weight·t·(−log σ(x)) + neg_weight·(1−t)·(−log(1−σ(x)))]``. PyTorch's
@@ -395,7 +395,7 @@ def multilabel_weights(
         return np.zeros(0), np.zeros(0)
     n = np.stack([total - pos, pos], axis=1)  # (L, 2): [negatives, positives]
     w = _weights_from_counts(n, scheme=scheme, normalize=normalize, beta=beta_f, power=power_f)
-    # DECISIONS §3: a label with one class only gets (0, 1): the absent side 0, the present 1,
+    # A label with one class only gets (0, 1): the absent side 0, the present 1,
     # whatever the scheme and normalisation.
     single = (n > 0).sum(axis=1) == 1
     w[single] = (n[single] > 0).astype(np.float64)
