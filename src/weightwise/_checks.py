@@ -231,11 +231,11 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
 
 def _as_int(value: Any, name: str, what: str) -> int:
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be {what}; got {value!r}")
+        raise DTypeError(f"{name} must be {what}; got {value!r}")
     try:
         return operator.index(value)
     except TypeError:
-        raise ValueError(f"{name} must be {what}; got {value!r}") from None
+        raise DTypeError(f"{name} must be {what}; got {value!r}") from None
 
 
 def check_positive_int(value: Any, name: str) -> int:
@@ -257,11 +257,11 @@ def check_nonnegative_int(value: Any, name: str) -> int:
 def check_real(value: Any, name: str) -> float:
     """A real Python/NumPy scalar as ``float`` (``bool`` and non-numbers refused)."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ValueError(f"{name} must be a real number; got {value!r}")
+        raise DTypeError(f"{name} must be a real number; got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number; got {value!r}") from None
+        raise DTypeError(f"{name} must be a real number; got {value!r}") from None
 
 
 def check_nonnegative_real(value: Any, name: str, *, positive: bool = False) -> float:

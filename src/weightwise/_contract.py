@@ -155,15 +155,6 @@ def weight_view_shape(
     )
 
 
-def _real(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ValueError(f"{name} must be a real number; got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number; got {value!r}") from None
-
-
 def class_weight_vector(class_weight: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(values, defined)``: a float64 vector and which classes have a weight.
 
@@ -176,6 +167,8 @@ def class_weight_vector(class_weight: Any) -> tuple[np.ndarray, np.ndarray]:
         >>> values.tolist(), defined.tolist()
         ([1.0, 0.0, 3.0], [True, False, True])
     """
+    from ._checks import as_float64_array, check_finite_nonnegative, check_real
+
     if isinstance(class_weight, Mapping):
         items: dict[int, float] = {}
         for key, value in class_weight.items():
@@ -189,7 +182,7 @@ def class_weight_vector(class_weight: Any) -> tuple[np.ndarray, np.ndarray]:
                 ) from None
             if k < 0:
                 raise ValueError(f"class_weight keys must be classes >= 0; got {k!r}")
-            v = _real(value, f"class_weight[{k}]")
+            v = check_real(value, f"class_weight[{k}]")
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(
                     f"class_weight must be finite and non-negative; got {value!r} for class {k}"
@@ -202,8 +195,6 @@ def class_weight_vector(class_weight: Any) -> tuple[np.ndarray, np.ndarray]:
             values[k] = v
             defined[k] = True
         return values, defined
-    from ._checks import as_float64_array, check_finite_nonnegative
-
     values = np.array(as_float64_array(class_weight, "class_weight"), dtype=np.float64, copy=True)
     check_finite_nonnegative(values, "class_weight", force=True)
     if values.ndim != 1:

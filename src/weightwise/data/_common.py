@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_nonnegative_int, check_positive_int
+from .._checks import DTypeError, check_nonnegative_int, check_positive_int
 
 __all__ = [
     "as_weight_view",
@@ -95,7 +95,7 @@ def as_weight_view(weights: Any, name: str = "weights") -> np.ndarray:
             try:
                 arr = arr.astype(np.float64)
             except (TypeError, ValueError) as err:
-                raise ValueError(f"{name} must be numeric; got dtype {arr.dtype}: {err}") from None
+                raise DTypeError(f"{name} must be numeric; got dtype {arr.dtype}: {err}") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, one weight per item; got shape {arr.shape}")
     if arr.shape[0] == 0:

@@ -9,6 +9,7 @@ import numpy as np
 
 import keras
 
+from .._checks import check_positive_int
 from .._contract import class_weight_vector
 from ._common import to_numpy
 
@@ -129,8 +130,7 @@ class WeightedValidation(keras.callbacks.Callback):
         super().__init__()
         if validation_data is None:
             raise ValueError("validation_data must be (x, y), (x, y, w) or a dataset; got None")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+        batch_size = check_positive_int(batch_size, "batch_size")
         self.validation_data = validation_data
         self.class_weight = class_weight
         self.loss = loss

@@ -8,6 +8,7 @@ import numpy as np
 
 import keras
 
+from .._checks import check_positive_int
 from ._common import to_numpy
 
 __all__ = ["WeightedPyDataset"]
@@ -69,10 +70,7 @@ class WeightedPyDataset(keras.utils.PyDataset):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+        batch_size = check_positive_int(batch_size, "batch_size")
         n = _length(x)
         if len(y) != n:
             raise ValueError(f"y must have {n} items, like x; got {len(y)}")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import format_index
+from .._checks import DTypeError, format_index
 from .._contract import class_weight_vector
 from ._class import class_weights
 from ._common import (
@@ -50,7 +50,7 @@ def _label_values(mask: np.ndarray, name: str) -> np.ndarray:
             )
         return mask.astype(np.int64)
     if mask.dtype.kind not in "iu":
-        raise ValueError(f"{name} must hold integer class indices; got dtype {mask.dtype}")
+        raise DTypeError(f"{name} must hold integer class indices; got dtype {mask.dtype}")
     return mask.astype(np.int64, copy=False)
 
 

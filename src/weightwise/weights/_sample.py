@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_float64_array, format_index
+from .._checks import DTypeError, as_float64_array, format_index
 from .._contract import class_weight_vector
 from ._common import as_label_array, as_weight_array, check_real, to_numpy
 
@@ -170,7 +170,7 @@ def recency(timestamps: Any, *, half_life: Any, now: Any = None) -> np.ndarray:
     is_time = arr.dtype.kind == "M"
     if not is_time and arr.dtype.kind not in "iuf":
         first = arr.reshape(-1)[0].item() if arr.size else None
-        raise ValueError(
+        raise DTypeError(
             f"timestamps must be numbers or datetimes; got dtype {arr.dtype} (first value "
             f"{first!r})"
         )
