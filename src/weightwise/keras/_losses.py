@@ -162,7 +162,8 @@ class CrossEntropy(_ContractLoss):
             its sum and clipped to ``[ε, 1-ε]`` (``keras.config.epsilon()``) as Keras does; a
             probability outside ``[0, 1]`` is a ``ValueError`` while checks are on.
         class_weight: ``κ = class_weight[y]``: a ``(C,)`` vector or a ``{class: weight}`` dict
-            (missing classes get 1, a class outside ``[0, C)`` is a ``ValueError``).
+            (every class in ``[0, C)`` needs an entry; a missing class or one outside
+            ``[0, C)`` is a ``ValueError`` naming it).
         ignore_class: a label whose elements get ``ω = 0`` and leave ``N`` (Keras' name for
             PyTorch's ``ignore_index``). Not allowed with soft targets.
         label_smoothing: ``ε`` in ``[0, 1]``, PyTorch's convention with ``class_weight``.
