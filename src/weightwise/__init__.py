@@ -26,7 +26,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import losses, reduction, weights
-from ._checks import checks_enabled, no_checks, set_checks
+from ._checks import checks, checks_enabled, get_checks, no_checks, set_checks
 from .losses._fused import fused_enabled, set_fused
 from .reduction import broadcast_weight, reduce_loss
 from .weights import class_weights
@@ -44,6 +44,7 @@ _LAZY_SUBMODULES = frozenset(
 __all__ = [
     "__version__",
     "broadcast_weight",
+    "checks",
     "checks_enabled",
     "class_weights",
     "cli",
@@ -51,6 +52,7 @@ __all__ = [
     "datasets",
     "decision",
     "fused_enabled",
+    "get_checks",
     "keras",
     "losses",
     "metrics",

@@ -23,16 +23,19 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
 
 __all__ = [
+    "CHECK_MODES",
+    "CheckMode",
     "DTypeError",
     "as_float64_array",
     "as_tensor",
+    "assert_async",
     "check_choice",
     "check_class_vector",
     "check_finite_nonnegative",
@@ -44,11 +47,14 @@ __all__ = [
     "check_real",
     "check_soft_target",
     "check_unit_interval",
+    "checks",
     "checks_enabled",
     "format_index",
+    "get_checks",
     "no_checks",
     "set_checks",
     "to_numpy",
+    "value_check_mode",
 ]
 
 
@@ -56,39 +62,108 @@ class DTypeError(TypeError, ValueError):
     """A wrong type or dtype (``TypeError``; also a ``ValueError`` for code written for 0.1)."""
 
 
-_CHECKS_ENABLED = True
+#: The check modes (see :func:`set_checks`).
+CHECK_MODES: tuple[str, ...] = ("auto", "eager", "async", "off")
+CheckMode = Literal["auto", "eager", "async", "off"]
+_MODE: CheckMode = "auto"
 
 
-def set_checks(enabled: bool) -> None:
-    """Turn the value checks on or off globally.
+def set_checks(mode: CheckMode | bool) -> None:
+    """Choose how value checks run, globally.
 
     Value checks (finite and non-negative weights, targets in range, soft targets summing to 1)
-    read tensor values and therefore force a device synchronisation on GPU. Shape checks always
-    run. Checks are on by default.
+    read tensor values. Shape checks read only metadata and always run. The modes:
+
+    * ``"eager"``: check at once and raise a ``ValueError`` naming the argument, the position
+      and the value. Reading the values is a device-to-host synchronisation on an accelerator.
+    * ``"async"``: the same conditions as device-side assertions (``torch._assert_async``): no
+      host read; a bad value raises a ``RuntimeError`` naming the argument at the next
+      synchronisation point, and inside ``torch.compile`` graphs without a graph break.
+    * ``"off"``: no value checks.
+    * ``"auto"`` (the default): ``"eager"`` for CPU tensors; ``"async"`` for tensors on an
+      accelerator and whenever the call is traced by ``torch.compile``.
+
+    ``True`` and ``False`` are accepted for ``"auto"`` and ``"off"`` (weightwise 0.1's switch).
+    See ``docs/performance.md`` for what each mode costs.
 
     Example:
         >>> import weightwise
-        >>> weightwise.set_checks(False)  # hot training loop on GPU
-        >>> weightwise.set_checks(True)
+        >>> weightwise.set_checks("off")     # a hot loop on validated data
+        >>> weightwise.get_checks()
+        'off'
+        >>> weightwise.set_checks("auto")
     """
-    global _CHECKS_ENABLED
-    _CHECKS_ENABLED = bool(enabled)
+    global _MODE
+    if mode is True:
+        mode = "auto"
+    elif mode is False:
+        mode = "off"
+    if not isinstance(mode, str) or mode not in CHECK_MODES:
+        allowed = ", ".join(repr(m) for m in CHECK_MODES)
+        raise ValueError(f"mode must be one of {allowed}; got {mode!r}")
+    _MODE = cast(CheckMode, mode)
+
+
+def get_checks() -> CheckMode:
+    """The current check mode: ``"auto"``, ``"eager"``, ``"async"`` or ``"off"``."""
+    return _MODE
 
 
 def checks_enabled() -> bool:
-    """Whether value checks are on (see :func:`set_checks`)."""
-    return _CHECKS_ENABLED
+    """Whether value checks run at all (the mode is not ``"off"``; see :func:`set_checks`)."""
+    return _MODE != "off"
 
 
 @contextmanager
-def no_checks() -> Iterator[None]:
-    """Context manager that turns value checks off inside its block."""
-    previous = _CHECKS_ENABLED
-    set_checks(False)
+def checks(mode: CheckMode | bool) -> Iterator[None]:
+    """Context manager: the check ``mode`` inside its block, the previous one after it.
+
+    Example:
+        >>> import weightwise
+        >>> with weightwise.checks("async"):
+        ...     weightwise.get_checks()
+        'async'
+    """
+    previous = _MODE
+    set_checks(mode)
     try:
         yield
     finally:
         set_checks(previous)
+
+
+def no_checks() -> AbstractContextManager[None]:
+    """Context manager that turns value checks off inside its block (``checks("off")``)."""
+    return checks("off")
+
+
+def _is_compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and compiler.is_compiling())
+
+
+def value_check_mode(x: torch.Tensor | np.ndarray | None = None) -> str:
+    """How a value check on ``x`` runs now: ``"eager"``, ``"async"`` or ``"off"``.
+
+    ``"auto"`` resolves by ``x``'s device and by whether ``torch.compile`` is tracing. Meta
+    tensors have no values: their checks are off.
+    """
+    if _MODE == "off":
+        return "off"
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        return "off"
+    if _MODE != "auto":
+        return _MODE
+    if _is_compiling():
+        return "async"
+    if isinstance(x, torch.Tensor) and x.device.type != "cpu":
+        return "async"
+    return "eager"
+
+
+def assert_async(ok: torch.Tensor, message: str) -> None:
+    """Raise ``message`` where ``ok`` (a boolean 0-d tensor) is false, without a host read."""
+    torch._assert_async(ok, message)
 
 
 def format_index(flat_index: int, shape: Sequence[int]) -> str:
@@ -122,13 +197,19 @@ def check_finite_nonnegative(
     """Raise ``ValueError`` when ``x`` holds a NaN, an inf or a negative value.
 
     Skipped when value checks are off, unless ``force`` is true (estimators, which run once on
-    the host, always check).
+    the host, always check eagerly). In ``"async"`` mode the condition becomes a device-side
+    assertion (see :func:`set_checks`).
     """
-    if not (force or _CHECKS_ENABLED):
+    mode = "eager" if force else value_check_mode(x)
+    if mode == "off":
         return
     bad: torch.Tensor | np.ndarray
     if isinstance(x, torch.Tensor):
         if x.numel() == 0:
+            return
+        if mode == "async":
+            ok = torch.isfinite(x).all() & (x >= 0).all() if x.is_floating_point() else x.min() >= 0
+            assert_async(ok, f"{name} must be finite and non-negative")
             return
         # Fast path: one aminmax and one host sync (a NaN propagates into both, so `lo >= 0`
         # fails; +inf makes `hi` infinite); the elementwise mask is only built to report the
@@ -164,9 +245,17 @@ def check_in_range(
 
     Elements equal to ``ignore_index`` are allowed.
     """
-    if not _CHECKS_ENABLED:
+    mode = value_check_mode(target)
+    if mode == "off" or target.numel() == 0:
         return
-    if target.numel() == 0:
+    if mode == "async":
+        out = (target < 0) | (target >= num_classes)
+        if ignore_index is not None:
+            out &= target != ignore_index
+        allowed = f"[0, {num_classes})" + (
+            f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        )
+        assert_async(~out.any(), f"{name} must be in {allowed}")
         return
     lo, hi = torch.aminmax(target)
     if bool((lo >= 0) & (hi < num_classes)):
@@ -187,10 +276,17 @@ def check_in_range(
 
 def check_soft_target(target: torch.Tensor, *, class_dim: int = 1, name: str = "target") -> None:
     """Soft targets: non-negative, and each distribution sums to 1 within 1e-4."""
-    if not _CHECKS_ENABLED:
+    mode = value_check_mode(target)
+    if mode == "off":
         return
     check_finite_nonnegative(target, name)
     sums = target.sum(dim=class_dim)
+    if mode == "async":
+        assert_async(
+            ((sums - 1).abs() <= 1e-4).all(),
+            f"{name} holds probabilities (soft targets) that must sum to 1 along dim {class_dim}",
+        )
+        return
     bad = (sums - 1).abs() > 1e-4
     pos = _first_bad(bad)
     if pos is not None:
@@ -354,7 +450,11 @@ def check_positive_vector(x: Any, name: str, *, num_classes: int | None = None) 
 
 def check_unit_interval(x: torch.Tensor, name: str) -> None:
     """Values in ``[0, 1]`` (a value check: one ``aminmax``; the mask only to report)."""
-    if not _CHECKS_ENABLED or x.numel() == 0:
+    mode = value_check_mode(x)
+    if mode == "off" or x.numel() == 0:
+        return
+    if mode == "async":
+        assert_async(((x >= 0) & (x <= 1)).all(), f"{name} must be in [0, 1]")
         return
     lo, hi = torch.aminmax(x)  # a NaN propagates into both ends
     if bool((lo >= 0) & (hi <= 1)):
