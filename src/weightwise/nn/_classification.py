@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..losses._classification import binary_cross_entropy, cross_entropy
-from ..reduction import SyncArg, _check_reduction
+from ..reduction import Reduction, SyncArg, _check_reduction
 from ._base import FunctionalLoss, as_buffer
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss"]
@@ -43,7 +43,7 @@ class CrossEntropyLoss(FunctionalLoss):
         class_weight: Any = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
@@ -83,7 +83,7 @@ class BCEWithLogitsLoss(FunctionalLoss):
         *,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()

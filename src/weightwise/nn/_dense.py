@@ -13,14 +13,14 @@ import torch
 from torch import nn
 
 from ..losses._dense import (
-    _dice_ce,
     dice_loss,
     focal_tversky_loss,
     generalized_dice_loss,
     tversky_loss,
 )
+from ..losses._dice_ce import dice_ce
 from ..losses._lovasz import lovasz_hinge_loss, lovasz_softmax_loss
-from ..reduction import SyncArg, _check_reduction
+from ..reduction import Reduction, SyncArg, _check_reduction
 from ._base import as_buffer
 from ._classification import BCEWithLogitsLoss, CrossEntropyLoss
 
@@ -41,7 +41,7 @@ class _DenseLoss(nn.Module):
     class_weight: torch.Tensor | None
     _fn: Any = None
 
-    def __init__(self, *, class_weight: Any = None, reduction: str = "mean", **options: Any):
+    def __init__(self, *, class_weight: Any = None, reduction: Reduction = "mean", **options: Any):
         super().__init__()
         _check_reduction(reduction)
         self.register_buffer("class_weight", as_buffer(class_weight))
@@ -88,7 +88,7 @@ class DiceLoss(_DenseLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -128,7 +128,7 @@ class TverskyLoss(_DenseLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -170,7 +170,7 @@ class FocalTverskyLoss(_DenseLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -210,7 +210,7 @@ class GeneralizedDiceLoss(_DenseLoss):
         smooth: float = 1e-5,
         pooling: str = "sample",
         include_background: bool = True,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -244,7 +244,7 @@ class LovaszSoftmaxLoss(_DenseLoss):
         per_image: bool = False,
         class_weight: Any = None,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -271,7 +271,7 @@ class LovaszHingeLoss(nn.Module):
         *,
         per_image: bool = True,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
@@ -388,7 +388,7 @@ class CompoundLoss(nn.Module):
         """Dice + cross-entropy in one pass (one softmax, one target check), when it applies.
 
         Applies to a multi-class :class:`DiceLoss` and a :class:`CrossEntropyLoss` without label
-        smoothing (see ``weightwise.losses._dense._dice_ce``); the values and gradients are
+        smoothing (see ``weightwise.losses._dice_ce``); the values and gradients are
         those of the two modules called one after the other.
         """
         if len(self.terms) != 2:
@@ -403,7 +403,7 @@ class CompoundLoss(nn.Module):
         for m in (dice_mod, ce_mod):
             if m._forward_hooks or m._forward_pre_hooks:
                 return None  # the modules' own calls run their hooks
-        out = _dice_ce(
+        out = dice_ce(
             logits,
             target,
             sample_weight=sample_weight,
@@ -427,7 +427,7 @@ class CompoundLoss(nn.Module):
         ignore_index: int | None = None,
         dice_weight: float = 1.0,
         ce_weight: float = 1.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         **dice_options: Any,
     ) -> CompoundLoss:
         """Multi-class Dice plus cross-entropy, sharing ``class_weight`` and ``ignore_index``.
@@ -458,7 +458,7 @@ class CompoundLoss(nn.Module):
         neg_weight: Any = None,
         dice_weight: float = 1.0,
         bce_weight: float = 1.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         **dice_options: Any,
     ) -> CompoundLoss:
         """Binary or multi-label Dice plus binary cross-entropy (``dice_loss + bce``).

@@ -19,7 +19,7 @@ from ..losses._imbalance import (
     ldam_loss,
     logit_adjusted_cross_entropy,
 )
-from ..reduction import SyncArg, _check_reduction
+from ..reduction import Reduction, SyncArg, _check_reduction
 from ._base import FunctionalLoss, as_buffer
 
 __all__ = [
@@ -66,7 +66,7 @@ class FocalLoss(FunctionalLoss):
         alpha: Any = None,
         class_weight: Any = None,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
@@ -117,7 +117,7 @@ class BinaryFocalLoss(FunctionalLoss):
         alpha: Any = 0.25,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
@@ -150,7 +150,9 @@ class AnyOfCrossEntropyLoss(FunctionalLoss):
         "sync",
     )
 
-    def __init__(self, *, mode: str = "marginal", reduction: str = "mean", sync: SyncArg = False):
+    def __init__(
+        self, *, mode: str = "marginal", reduction: Reduction = "mean", sync: SyncArg = False
+    ):
         super().__init__()
         _check_reduction(reduction)
         if mode not in ("marginal", "max"):
@@ -204,7 +206,7 @@ class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
         class_weight: Any = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
@@ -245,7 +247,7 @@ class BalancedSoftmaxLoss(LogitAdjustedCrossEntropyLoss):
         class_weight: Any = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -298,7 +300,7 @@ class LDAMLoss(FunctionalLoss):
         scale: float = 30.0,
         class_weight: Any = None,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
@@ -355,7 +357,7 @@ class AsymmetricLoss(FunctionalLoss):
         detach_focal: bool = False,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__()
