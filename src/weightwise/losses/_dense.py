@@ -57,8 +57,7 @@ from ._dense_inputs import (
     check_options,
     prepare_dense,
 )
-from ._dense_reduce import finish_set_loss, global_sums, reduce_samples, safe_div
-from ._dense_sums import dense_sums
+from ._dense_reduce import class_sums, finish_set_loss, global_value, reduce_samples, safe_div
 
 __all__ = [
     "DENSE_MODES",
@@ -194,13 +193,55 @@ def dice_finish(
     )
 
 
-def _tversky_index(alpha: float, beta: float, smooth: float) -> Any:
-    def index(inter: torch.Tensor, big_p: torch.Tensor, big_g: torch.Tensor) -> torch.Tensor:
+def _tversky(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: float,
+    beta: float,
+    gamma: float | None,
+    mode: str,
+    sample_weight: Any,
+    class_weight: Any,
+    ignore_index: int | None,
+    smooth: float,
+    pooling: str,
+    include_background: bool,
+    empty: str,
+    reduction: Reduction,
+    sync: SyncArg,
+) -> torch.Tensor:
+    """Tversky (``gamma=None``) and focal Tversky: ``ℓ_c = 1 - TI_c``, or ``(1 - TI_c)^{1/γ}``."""
+    check_options(reduction, pooling, smooth, empty)
+    check_alpha_beta(alpha, beta)
+    d = prepare_dense(
+        logits,
+        target,
+        mode=mode,
+        sample_weight=sample_weight,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+    )
+    tiny = torch.finfo(d.logits.dtype).tiny
+
+    def ell(inter: torch.Tensor, big_p: torch.Tensor, big_g: torch.Tensor) -> torch.Tensor:
         fp = (big_p - inter).clamp_min(0)  # Σ m·p·(1-g), rounding can make it -0.0…
         fn = (big_g - inter).clamp_min(0)  # Σ m·(1-p)·g
-        return safe_div(inter + smooth, inter + alpha * fp + beta * fn + smooth)
+        loss = 1 - safe_div(inter + smooth, inter + alpha * fp + beta * fn + smooth)
+        if gamma is None:
+            return loss
+        return loss.clamp_min(tiny) ** (1.0 / gamma)
 
-    return index
+    return finish_set_loss(
+        ell,
+        d,
+        squared=False,
+        pooling=pooling,
+        include_background=include_background,
+        empty_mode=empty,
+        reduction=reduction,
+        sync=sync,
+    )
 
 
 def tversky_loss(
@@ -241,28 +282,20 @@ def tversky_loss(
         >>> logits, mask = torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))
         >>> loss = tversky_loss(logits, mask, alpha=0.3, beta=0.7)   # penalise misses more
     """
-    check_options(reduction, pooling, smooth, empty)
-    check_alpha_beta(alpha, beta)
-    d = prepare_dense(
+    return _tversky(
         logits,
         target,
+        alpha=alpha,
+        beta=beta,
+        gamma=None,
         mode=mode,
         sample_weight=sample_weight,
         class_weight=class_weight,
         ignore_index=ignore_index,
-    )
-    index = _tversky_index(alpha, beta, smooth)
-
-    def ell(inter: torch.Tensor, big_p: torch.Tensor, big_g: torch.Tensor) -> torch.Tensor:
-        return 1 - index(inter, big_p, big_g)
-
-    return finish_set_loss(
-        ell,
-        d,
-        squared=False,
+        smooth=smooth,
         pooling=pooling,
         include_background=include_background,
-        empty_mode=empty,
+        empty=empty,
         reduction=reduction,
         sync=sync,
     )
@@ -308,31 +341,22 @@ def focal_tversky_loss(
         >>> logits, mask = torch.randn(2, 3, 8, 8), torch.randint(0, 3, (2, 8, 8))
         >>> loss = focal_tversky_loss(logits, mask)
     """
-    check_options(reduction, pooling, smooth, empty)
-    check_alpha_beta(alpha, beta)
     if not (isinstance(gamma, (int, float)) and gamma > 0):
         raise ValueError(f"gamma must be a positive number; got {gamma!r}")
-    d = prepare_dense(
+    return _tversky(
         logits,
         target,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
         mode=mode,
         sample_weight=sample_weight,
         class_weight=class_weight,
         ignore_index=ignore_index,
-    )
-    index = _tversky_index(alpha, beta, smooth)
-    tiny = torch.finfo(d.logits.dtype).tiny
-
-    def ell(inter: torch.Tensor, big_p: torch.Tensor, big_g: torch.Tensor) -> torch.Tensor:
-        return (1 - index(inter, big_p, big_g)).clamp_min(tiny) ** (1.0 / gamma)
-
-    return finish_set_loss(
-        ell,
-        d,
-        squared=False,
+        smooth=smooth,
         pooling=pooling,
         include_background=include_background,
-        empty_mode=empty,
+        empty=empty,
         reduction=reduction,
         sync=sync,
     )
@@ -389,20 +413,12 @@ def generalized_dice_loss(
         class_weight=class_weight,
         ignore_index=ignore_index,
     )
-    inter, big_p, big_g = dense_sums(d, squared=False)
-    cw = d.class_weight
-    if not include_background and inter.shape[1] > 1:
-        inter, big_p, big_g = inter[:, 1:], big_p[:, 1:], big_g[:, 1:]
-        cw = None if cw is None else cw[1:]
+    inter, big_p, big_g, cw, world = class_sums(
+        d, squared=False, pooling=pooling, include_background=include_background, sync=sync
+    )
+    if pooling == "batch":  # one row: the batch
+        inter, big_p, big_g = inter.unsqueeze(0), big_p.unsqueeze(0), big_g.unsqueeze(0)
     s = d.sample
-    world = 1
-    if pooling == "batch":
-        if s is not None:
-            inter, big_p, big_g = (x * s.unsqueeze(1) for x in (inter, big_p, big_g))
-        (inter, big_p, big_g), world = global_sums(
-            (inter.sum(0, keepdim=True), big_p.sum(0, keepdim=True), big_g.sum(0, keepdim=True)),
-            sync,
-        )
     g_det = big_g.detach()
     present = g_det > 0
     safe_g = torch.where(present, g_det, torch.ones_like(g_det))
@@ -422,8 +438,5 @@ def generalized_dice_loss(
     if s is not None and pooling == "sample":
         kept = kept & (s != 0)
     if pooling == "batch":
-        value = torch.where(kept, value, torch.zeros_like(value))[0]
-        if world > 1:
-            return world * value - (world - 1) * value.detach()
-        return value
+        return global_value(torch.where(kept, value, torch.zeros_like(value))[0], world)
     return reduce_samples(value, kept, s, reduction=reduction, sync=sync)

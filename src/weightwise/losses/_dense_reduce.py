@@ -17,7 +17,15 @@ from ..reduction import Reduction, SyncArg, _sync_group, reduce_weighted
 from ._dense_inputs import Dense
 from ._dense_sums import dense_sums
 
-__all__ = ["class_average", "finish_set_loss", "global_sums", "reduce_samples", "safe_div"]
+__all__ = [
+    "class_average",
+    "class_sums",
+    "finish_set_loss",
+    "global_sums",
+    "global_value",
+    "reduce_samples",
+    "safe_div",
+]
 
 
 def global_sums(
@@ -61,6 +69,35 @@ def class_average(
     return safe_div((val * wc).sum(-1), den), den > 0, per_class
 
 
+def class_sums(
+    d: Dense, *, squared: bool, pooling: str, include_background: bool, sync: SyncArg
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+    """``(I, P, G, cw, world)``: the per-class sums ``(N, C)`` (``pooling="sample"``), or pooled
+    over the batch, ``Σ_n s_n·I_nc``, shape ``(C,)`` (``pooling="batch"``; over every rank with
+    ``sync``, ``world`` ranks); class 0 and its class weight left out without background."""
+    inter, big_p, big_g = dense_sums(d, squared=squared)
+    cw = d.class_weight
+    if not include_background and inter.shape[1] > 1:
+        inter, big_p, big_g = inter[:, 1:], big_p[:, 1:], big_g[:, 1:]
+        cw = None if cw is None else cw[1:]
+    if pooling != "batch":
+        return inter, big_p, big_g, cw, 1
+    s = d.sample
+    if s is not None:
+        inter, big_p, big_g = (x * s.unsqueeze(1) for x in (inter, big_p, big_g))
+    (inter, big_p, big_g), world = global_sums((inter.sum(0), big_p.sum(0), big_g.sum(0)), sync)
+    return inter, big_p, big_g, cw, world
+
+
+def global_value(out: torch.Tensor, world: int) -> torch.Tensor:
+    """A batch-pooled loss that every one of ``world`` ranks holds: the value stays global and
+    the gradient is scaled by ``world``, so that DDP's averaged gradient is the global-batch
+    gradient (also for the per-class values of ``reduction="none"``)."""
+    if world > 1:
+        return world * out - (world - 1) * out.detach()
+    return out
+
+
 def finish_set_loss(
     ell_fn: Any,
     d: Dense,
@@ -73,28 +110,17 @@ def finish_set_loss(
     sync: SyncArg,
 ) -> torch.Tensor:
     """Sums -> per-class losses -> class average -> reduction, for every set-level loss."""
-    inter, big_p, big_g = dense_sums(d, squared=squared)
-    cw = d.class_weight
-    if not include_background and inter.shape[1] > 1:
-        inter, big_p, big_g = inter[:, 1:], big_p[:, 1:], big_g[:, 1:]
-        cw = None if cw is None else cw[1:]
-    s = d.sample
+    inter, big_p, big_g, cw, world = class_sums(
+        d, squared=squared, pooling=pooling, include_background=include_background, sync=sync
+    )
+    ell = ell_fn(inter, big_p, big_g)
     if pooling == "batch":
-        if s is not None:
-            inter, big_p, big_g = (x * s.unsqueeze(1) for x in (inter, big_p, big_g))
-        (inter, big_p, big_g), world = global_sums((inter.sum(0), big_p.sum(0), big_g.sum(0)), sync)
-        ell = ell_fn(inter, big_p, big_g)
         value, kept, per_class = class_average(ell, big_g == 0, cw, empty_mode)
         out = (
             per_class if reduction == "none" else torch.where(kept, value, torch.zeros_like(value))
         )
-        if world > 1:
-            # Every rank holds the global value; scale the gradient by W so that DDP's
-            # averaged gradient is the global-batch gradient, while the value stays global
-            # (also for the per-class values of reduction="none").
-            return world * out - (world - 1) * out.detach()
-        return out
-    ell = ell_fn(inter, big_p, big_g)
+        return global_value(out, world)
+    s = d.sample
     empty = big_g == 0
     if s is not None:
         empty = empty | (s == 0).unsqueeze(1)

@@ -167,6 +167,13 @@ def balanced_softmax_cross_entropy(
 # ---- any-of targets ------------------------------------------------------------------------
 
 
+def check_any_of_mode(mode: Any) -> str:
+    """``mode`` of :func:`any_of_cross_entropy`: ``"marginal"`` or ``"max"``."""
+    if mode not in ("marginal", "max"):
+        raise ValueError(f"mode must be 'marginal' or 'max'; got {mode!r}")
+    return str(mode)
+
+
 def any_of_cross_entropy(
     logits: torch.Tensor,
     target_sets: torch.Tensor,
@@ -209,8 +216,7 @@ def any_of_cross_entropy(
     """
     _check_reduction(reduction)
     check_class_logits(logits)
-    if mode not in ("marginal", "max"):
-        raise ValueError(f"mode must be 'marginal' or 'max'; got {mode!r}")
+    check_any_of_mode(mode)
     if not isinstance(target_sets, torch.Tensor):
         target_sets = torch.as_tensor(target_sets)
     if tuple(target_sets.shape) != tuple(logits.shape):

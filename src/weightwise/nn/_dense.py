@@ -20,8 +20,8 @@ from ..losses._dense import (
 )
 from ..losses._dice_ce import dice_ce
 from ..losses._lovasz import lovasz_hinge_loss, lovasz_softmax_loss
-from ..reduction import Reduction, SyncArg, _check_reduction
-from ._base import as_buffer
+from ..reduction import Reduction, SyncArg
+from ._base import FunctionalLoss
 from ._classification import BCEWithLogitsLoss, CrossEntropyLoss
 
 __all__ = [
@@ -35,31 +35,20 @@ __all__ = [
 ]
 
 
-class _DenseLoss(nn.Module):
-    """Shared plumbing: a loss function, a class-weight buffer and keyword options."""
+class _DenseLoss(FunctionalLoss):
+    """A :class:`FunctionalLoss` with a class-weight buffer; the loss's other keywords (``sync``
+    among them) are kept in :attr:`options`."""
 
     class_weight: torch.Tensor | None
-    _fn: Any = None
 
     def __init__(self, *, class_weight: Any = None, reduction: Reduction = "mean", **options: Any):
-        super().__init__()
-        _check_reduction(reduction)
-        self.register_buffer("class_weight", as_buffer(class_weight))
-        self.reduction = reduction
+        super().__init__(
+            reduction=reduction, sync=options.get("sync", False), class_weight=class_weight
+        )
         self.options = options
 
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        fn = type(self)._fn
-        return fn(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            class_weight=self.class_weight,
-            reduction=self.reduction,
-            **self.options,
-        )
+    def _keywords(self) -> dict[str, Any]:
+        return {"class_weight": self.class_weight, "reduction": self.reduction, **self.options}
 
     def extra_repr(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if k != "sync")
@@ -257,7 +246,7 @@ class LovaszSoftmaxLoss(_DenseLoss):
         )
 
 
-class LovaszHingeLoss(nn.Module):
+class LovaszHingeLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.lovasz_hinge_loss`.
 
     Example:
@@ -265,6 +254,9 @@ class LovaszHingeLoss(nn.Module):
         >>> loss_fn = LovaszHingeLoss()
         >>> loss = loss_fn(torch.randn(2, 1, 8, 8), torch.randint(0, 2, (2, 8, 8)))
     """
+
+    _fn = staticmethod(lovasz_hinge_loss)
+    _options = ("per_image", "ignore_index", "reduction", "sync")
 
     def __init__(
         self,
@@ -274,25 +266,9 @@ class LovaszHingeLoss(nn.Module):
         reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync)
         self.per_image = per_image
         self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return lovasz_hinge_loss(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            per_image=self.per_image,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"per_image={self.per_image}, reduction={self.reduction!r}"

@@ -16,10 +16,11 @@ from ..losses._focal import binary_focal_loss, focal_loss
 from ..losses._imbalance import (
     any_of_cross_entropy,
     asymmetric_loss,
+    check_any_of_mode,
     ldam_loss,
     logit_adjusted_cross_entropy,
 )
-from ..reduction import Reduction, SyncArg, _check_reduction
+from ..reduction import Reduction, SyncArg
 from ._base import FunctionalLoss, as_buffer
 
 __all__ = [
@@ -69,19 +70,14 @@ class FocalLoss(FunctionalLoss):
         reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync, alpha=alpha, class_weight=class_weight)
         self.gamma = check_nonnegative_real(gamma, "gamma")
         if alpha is not None and torch.as_tensor(alpha).dim() == 0:
             raise ValueError(
                 f"alpha must be None or a per-class vector of shape (C,); got the scalar "
                 f"{alpha!r}. A scalar alpha is ambiguous for the softmax focal loss"
             )
-        self.register_buffer("alpha", as_buffer(alpha))
-        self.register_buffer("class_weight", as_buffer(class_weight))
         self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
@@ -120,14 +116,14 @@ class BinaryFocalLoss(FunctionalLoss):
         reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(
+            reduction=reduction,
+            sync=sync,
+            alpha=alpha,
+            pos_weight=pos_weight,
+            neg_weight=neg_weight,
+        )
         self.gamma = check_nonnegative_real(gamma, "gamma")
-        self.register_buffer("alpha", as_buffer(alpha))
-        self.register_buffer("pos_weight", as_buffer(pos_weight))
-        self.register_buffer("neg_weight", as_buffer(neg_weight))
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
@@ -153,13 +149,8 @@ class AnyOfCrossEntropyLoss(FunctionalLoss):
     def __init__(
         self, *, mode: str = "marginal", reduction: Reduction = "mean", sync: SyncArg = False
     ):
-        super().__init__()
-        _check_reduction(reduction)
-        if mode not in ("marginal", "max"):
-            raise ValueError(f"mode must be 'marginal' or 'max'; got {mode!r}")
-        self.mode = mode
-        self.reduction = reduction
-        self.sync = sync
+        super().__init__(reduction=reduction, sync=sync)
+        self.mode = check_any_of_mode(mode)
 
     def forward(
         self, logits: torch.Tensor, target_sets: torch.Tensor, sample_weight: Any = None
@@ -209,8 +200,7 @@ class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
         reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync, class_weight=class_weight)
         if (prior is None) == (counts is None):
             raise ValueError(
                 "give exactly one of prior and counts; got "
@@ -220,12 +210,9 @@ class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
         self.register_buffer(
             "counts", None if counts is None else _positive_buffer(counts, "counts")
         )
-        self.register_buffer("class_weight", as_buffer(class_weight))
         self.tau = check_nonnegative_real(tau, "tau")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, reduction={self.reduction!r}"
@@ -303,17 +290,13 @@ class LDAMLoss(FunctionalLoss):
         reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync, class_weight=class_weight)
         self.register_buffer("counts", _positive_buffer(counts, "counts"))
-        self.register_buffer("class_weight", as_buffer(class_weight))
         self.max_margin = check_nonnegative_real(max_margin, "max_margin")
         self.scale = float(scale)
         if not self.scale > 0 or self.scale == float("inf"):
             raise ValueError(f"scale must be a finite number > 0; got {scale!r}")
         self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.sync = sync
 
     def set_class_weight(self, class_weight: Any) -> None:
         """Replace the class weights (e.g. from a :class:`DeferredReweighting` schedule)."""
@@ -360,18 +343,15 @@ class AsymmetricLoss(FunctionalLoss):
         reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(
+            reduction=reduction, sync=sync, pos_weight=pos_weight, neg_weight=neg_weight
+        )
         self.gamma_pos = check_nonnegative_real(gamma_pos, "gamma_pos")
         self.gamma_neg = check_nonnegative_real(gamma_neg, "gamma_neg")
         self.clip = float(clip)
         if not 0.0 <= self.clip <= 1.0:
             raise ValueError(f"clip must be in [0, 1]; got {clip!r}")
         self.detach_focal = detach_focal
-        self.register_buffer("pos_weight", as_buffer(pos_weight))
-        self.register_buffer("neg_weight", as_buffer(neg_weight))
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return (
