@@ -478,11 +478,7 @@ def prepare_class_target(
         check_soft_target(soft, class_dim=1)
         return ClassTarget(soft, soft, None, soft=True, grid=grid, num_classes=num_classes)
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        why = (
-            ""
-            if loss_name is None
-            else f" (soft targets are not supported by the {loss_name})"
-        )
+        why = "" if loss_name is None else f" (soft targets are not supported by the {loss_name})"
         raise DTypeError(f"target must hold integer class indices{why}; got dtype {target.dtype}")
     if tshape != grid:
         alt = f" (class indices) or {shape} (probabilities)" if allow_soft else ""
