@@ -99,8 +99,9 @@ def dice_loss(
           leading prefix of it; multilabel also ``(N, C)`` and the full grid).
         * ``class_weight``: ``(C,)``.
 
-    Formula, with the sums of :mod:`weightwise.losses._dense` (``m`` the pixel map, ``s_n``
-    the per-sample weight)::
+    Formula, with the per-class sums ``I_nc = Σ_x m·p·g``, ``P_nc = Σ_x m·p``,
+    ``G_nc = Σ_x m·g`` (``m`` the pixel map, ``s_n`` the per-sample weight; see
+    ``docs/segmentation.md``)::
 
         ℓ_nc = 1 - (2·I_nc + smooth) / (P_nc + G_nc + smooth)
         D_n  = Σ_c cw_c·ℓ_nc / Σ_c cw_c          (kept classes)
