@@ -32,13 +32,16 @@ import torch
 __all__ = [
     "CHECK_MODES",
     "CheckMode",
+    "ClassTarget",
     "DTypeError",
     "as_float64_array",
     "as_tensor",
     "assert_async",
     "check_choice",
+    "check_class_logits",
     "check_class_vector",
     "check_finite_nonnegative",
+    "check_float_logits",
     "check_in_range",
     "check_nonnegative_int",
     "check_nonnegative_real",
@@ -49,9 +52,11 @@ __all__ = [
     "check_unit_interval",
     "checks",
     "checks_enabled",
+    "class_vector_like",
     "format_index",
     "get_checks",
     "no_checks",
+    "prepare_class_target",
     "set_checks",
     "to_numpy",
     "value_check_mode",
@@ -464,3 +469,137 @@ def check_unit_interval(x: torch.Tensor, name: str) -> None:
         pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
         where = "" if x.dim() == 0 else f" at {format_index(pos, tuple(x.shape))}"
         raise ValueError(f"{name} must be in [0, 1]; got {x.reshape(-1)[pos].item()!r}{where}")
+
+
+# ---- classification targets ----------------------------------------------------------------
+
+
+def check_float_logits(logits: Any) -> torch.Tensor:
+    """``logits`` as given, if it is a floating-point tensor; else a :class:`DTypeError`."""
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise DTypeError(
+            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
+        )
+    return logits
+
+
+def check_class_logits(logits: Any) -> torch.Tensor:
+    """Floating-point logits with a class axis at dim 1: ``(N, C)`` or ``(N, C, d1, ...)``."""
+    check_float_logits(logits)
+    if logits.dim() < 2:
+        raise ValueError(
+            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
+        )
+    return logits
+
+
+class ClassTarget:
+    """A validated class target for ``(N, C, d...)`` logits (see :func:`prepare_class_target`).
+
+    Attributes:
+        target: hard targets: ``int64`` class indices ``(N, d...)`` on the logits' device, with
+            ``ignore_index`` elements kept as they are; soft targets: probabilities in the
+            logits' dtype, of the logits' shape.
+        safe: hard targets with the ignored elements set to class 0 (safe to index or gather
+            with); soft targets: ``target`` itself.
+        valid: ``(N, d...)`` boolean, ``False`` on ignored elements; ``None`` when no element
+            can be ignored (``ignore_index=None``, soft targets).
+        soft: whether the target holds probabilities.
+        grid: the element grid ``(N, d...)``.
+        num_classes: ``C``.
+    """
+
+    __slots__ = ("grid", "num_classes", "safe", "soft", "target", "valid")
+
+    def __init__(
+        self,
+        target: torch.Tensor,
+        safe: torch.Tensor,
+        valid: torch.Tensor | None,
+        *,
+        soft: bool,
+        grid: tuple[int, ...],
+        num_classes: int,
+    ) -> None:
+        self.target = target
+        self.safe = safe
+        self.valid = valid
+        self.soft = soft
+        self.grid = grid
+        self.num_classes = num_classes
+
+    @property
+    def count(self) -> int | torch.Tensor:
+        """The number of elements not ignored (a tensor when ``valid`` is set: no sync)."""
+        if self.valid is not None:
+            return self.valid.sum()
+        return math.prod(self.grid)
+
+
+def prepare_class_target(
+    logits: Any,
+    target: Any,
+    *,
+    ignore_index: int | None,
+    allow_soft: bool = True,
+    loss_name: str | None = None,
+    check_range: bool = True,
+) -> ClassTarget:
+    """Validate the logits and the class target of a softmax-style loss, in one place.
+
+    ``logits``: a floating-point tensor ``(N, C)`` or ``(N, C, d1, ...)``. ``target``: integer
+    class indices ``(N, d1, ...)`` in ``[0, C)`` (or ``ignore_index``), or, with ``allow_soft``,
+    probabilities of the logits' shape (floating dtype; non-negative, summing to 1 over dim 1;
+    not combinable with ``ignore_index``). ``loss_name`` names the loss in the error for a soft
+    target where none is allowed. ``check_range=False`` leaves the range check (a value check)
+    to a loss called later on the same target.
+
+    A wrong dtype raises :class:`DTypeError`; a wrong shape or value ``ValueError``.
+    """
+    check_class_logits(logits)
+    shape = tuple(logits.shape)
+    num_classes = shape[1]
+    grid = (shape[0], *shape[2:])
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target, device=logits.device)
+    tshape = tuple(target.shape)
+    if allow_soft and target.is_floating_point():
+        if tshape != shape:
+            raise ValueError(
+                f"soft target must have the logits' shape {shape}; got {tshape} "
+                "(class indices need an integer dtype)"
+            )
+        if ignore_index is not None:
+            raise ValueError(
+                "ignore_index cannot be used with soft targets (probabilities); set the "
+                "sample_weight of the elements to leave out to 0 instead"
+            )
+        soft = target.to(device=logits.device, dtype=logits.dtype)
+        check_soft_target(soft, class_dim=1)
+        return ClassTarget(soft, soft, None, soft=True, grid=grid, num_classes=num_classes)
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        why = "" if loss_name is None else f" (soft targets are not supported by the {loss_name})"
+        raise DTypeError(f"target must hold integer class indices{why}; got dtype {target.dtype}")
+    if tshape != grid:
+        alt = f" (class indices) or {shape} (probabilities)" if allow_soft else ""
+        raise ValueError(
+            f"target must have shape {grid}{alt} for logits of shape {shape}; got {tshape}"
+        )
+    hard = target.to(device=logits.device, dtype=torch.long)
+    if check_range:
+        check_in_range(hard, num_classes, name="target", ignore_index=ignore_index)
+    if ignore_index is None:
+        return ClassTarget(hard, hard, None, soft=False, grid=grid, num_classes=num_classes)
+    valid = hard != ignore_index
+    safe = torch.where(valid, hard, torch.zeros_like(hard))
+    return ClassTarget(hard, safe, valid, soft=False, grid=grid, num_classes=num_classes)
+
+
+def class_vector_like(
+    x: Any, logits: torch.Tensor, *, name: str = "class_weight"
+) -> torch.Tensor | None:
+    """``None``, or a per-class vector ``(C,)`` for the logits' class axis, in their dtype and
+    on their device (finite, ``>= 0``)."""
+    if x is None:
+        return None
+    return check_class_vector(as_tensor(x, like=logits, name=name), logits.shape[1], name=name)

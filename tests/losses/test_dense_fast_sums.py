@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from weightwise.losses import cross_entropy, dice_loss
-from weightwise.losses._dense import _SoftmaxHardSums
+from weightwise.losses._dense_sums import _SoftmaxHardSums
 from weightwise.nn import CompoundLoss
 
 TOL = {torch.float64: 1e-6, torch.float32: 1e-5}

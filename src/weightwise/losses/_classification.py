@@ -6,18 +6,15 @@ weight ``ω = s·κ`` and one ``reduction=`` whose meaning is the same in every 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .._checks import (
-    as_tensor,
-    check_class_vector,
-    check_in_range,
-    check_soft_target,
-)
+from .._checks import ClassTarget, class_vector_like, prepare_class_target
 from ..reduction import (
+    Reduction,
     SyncArg,
     _check_reduction,
     broadcast_weight,
@@ -41,7 +38,7 @@ def cross_entropy(
     class_weight: Any = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
     fused: bool | None = None,
 ) -> torch.Tensor:
@@ -102,104 +99,76 @@ def cross_entropy(
         >>> loss = cross_entropy(logits, y, sample_weight=w, reduction="weighted_mean")
     """
     _check_reduction(reduction)
-    if logits.dim() < 2:
-        raise ValueError(
-            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
-        )
-    if not logits.is_floating_point():
-        raise ValueError(f"logits must be floating point; got dtype {logits.dtype}")
+    prep = prepare_class_target(logits, target, ignore_index=ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
-    num_classes = logits.shape[1]
-    grid = (logits.shape[0], *logits.shape[2:])
-    soft = target.is_floating_point()
+    cw, s, omega = ce_element_weights(
+        prep, logits, sample_weight=sample_weight, class_weight=class_weight, reduction=reduction
+    )
 
-    cw: torch.Tensor | None = None
-    if class_weight is not None:
-        cw = check_class_vector(
-            as_tensor(class_weight, like=logits, name="class_weight"),
-            num_classes,
-            name="class_weight",
-        )
-
-    valid: torch.Tensor | None = None  # None: every element counts
-    # Only the ratio reductions read ω itself; "mean" and "sum" need just the weighted losses,
-    # whose class weights F.cross_entropy applies (so κ is not gathered for them).
-    need_omega = reduction in ("weighted_mean", "nonzero_mean")
-    kappa = None
-    if soft:
-        if tuple(target.shape) != tuple(logits.shape):
-            raise ValueError(
-                f"soft target must have the logits' shape {tuple(logits.shape)}; got "
-                f"{tuple(target.shape)} (class indices need an integer dtype)"
-            )
-        if ignore_index is not None:
-            raise ValueError(
-                "ignore_index cannot be used with soft targets (probabilities); set the "
-                "sample_weight of the elements to leave out to 0 instead"
-            )
-        target = target.to(logits.dtype)
-        check_soft_target(target, class_dim=1)
-        if cw is not None and need_omega:
-            shape = [1] * logits.dim()
-            shape[1] = num_classes
-            # κ from the unsmoothed targets: one-hot soft targets then equal hard targets.
-            kappa = (target * cw.reshape(shape)).sum(dim=1)
-        safe_t = target
-    else:
-        if target.is_complex() or target.dtype == torch.bool:
-            raise ValueError(f"target must hold integer class indices; got dtype {target.dtype}")
-        if tuple(target.shape) != grid:
-            raise ValueError(
-                f"target must have shape {grid} (class indices) or {tuple(logits.shape)} "
-                f"(probabilities) for logits of shape {tuple(logits.shape)}; got "
-                f"{tuple(target.shape)}"
-            )
-        target = target.long()
-        check_in_range(target, num_classes, name="target", ignore_index=ignore_index)
-        if ignore_index is None:
-            safe_t = target
-            kappa = cw[target] if cw is not None and need_omega else None
-        else:
-            valid = target != ignore_index
-            safe_t = torch.where(valid, target, torch.zeros_like(target))
-            if need_omega:
-                mask = valid.to(logits.dtype)
-                kappa = mask if cw is None else cw[safe_t] * mask
-    count: int | torch.Tensor = grid_numel(grid) if valid is None else valid.sum()
-
-    s: torch.Tensor | None = None
-    if sample_weight is not None:
-        s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
-    omega: torch.Tensor | None = None
-    if need_omega:
-        omega = kappa if s is None else (s if kappa is None else s * kappa)
-
-    if use_fused(fused, logits, reduction, s, cw, target if soft else None):
+    if use_fused(fused, logits, reduction, s, cw, prep.target if prep.soft else None):
         coef = element_coefficients(
-            grid, s=s, omega=omega, valid=valid, reduction=reduction, sync=sync, like=logits
+            prep.grid,
+            s=s,
+            omega=omega,
+            valid=prep.valid,
+            reduction=reduction,
+            sync=sync,
+            like=logits,
         )
-        return fused_cross_entropy(logits, safe_t, coef, cw, label_smoothing, soft=soft)
+        return fused_cross_entropy(logits, prep.safe, coef, cw, label_smoothing, soft=prep.soft)
 
     torch_ignore = _TORCH_IGNORE if ignore_index is None else int(ignore_index)
     per_elem = F.cross_entropy(
         logits,
-        target,
+        prep.target,
         weight=cw,
-        ignore_index=torch_ignore if not soft else _TORCH_IGNORE,
+        ignore_index=torch_ignore if not prep.soft else _TORCH_IGNORE,
         reduction="none",
         label_smoothing=label_smoothing,
     )
     if s is not None:
         per_elem = per_elem * s
-    return reduce_weighted(per_elem, omega, reduction=reduction, count=count, sync=sync)
+    return reduce_weighted(per_elem, omega, reduction=reduction, count=prep.count, sync=sync)
 
 
-def grid_numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+def ce_element_weights(
+    prep: ClassTarget,
+    logits: torch.Tensor,
+    *,
+    sample_weight: Any,
+    class_weight: Any,
+    reduction: Reduction,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """The weights of :func:`cross_entropy`: ``(cw, s, ω)``, each ``None`` when absent.
+
+    ``cw`` is the class weight ``(C,)``, ``s`` the sample weight on the grid ``(N, d...)`` and
+    ``ω = s·κ`` the element weight, built only for the ratio reductions (``"weighted_mean"``,
+    ``"nonzero_mean"``; the others need just the weighted losses, to which ``F.cross_entropy``
+    applies the class weights). ``κ = cw_y`` for hard targets (0 on ignored elements) and
+    ``Σ_c cw_c·t_c`` for soft targets, unsmoothed, so one-hot soft targets equal hard targets.
+    The one builder of these weights, used by the reference and fused paths and by the Dice +
+    cross-entropy fast path.
+    """
+    cw = class_vector_like(class_weight, logits)
+    s: torch.Tensor | None = None
+    if sample_weight is not None:
+        s = broadcast_weight(sample_weight, prep.grid, name="sample_weight", like=logits)
+    if reduction not in ("weighted_mean", "nonzero_mean"):
+        return cw, s, None
+    kappa: torch.Tensor | None = None
+    if prep.soft:
+        if cw is not None:
+            shape = [1] * logits.dim()
+            shape[1] = prep.num_classes
+            kappa = (prep.target * cw.reshape(shape)).sum(dim=1)
+    elif prep.valid is None:
+        kappa = None if cw is None else cw[prep.target]
+    else:
+        mask = prep.valid.to(logits.dtype)
+        kappa = mask if cw is None else cw[prep.safe] * mask
+    omega = kappa if s is None else (s if kappa is None else s * kappa)
+    return cw, s, omega
 
 
 def element_coefficients(
@@ -208,7 +177,7 @@ def element_coefficients(
     s: torch.Tensor | None,
     omega: torch.Tensor | None,
     valid: torch.Tensor | None,
-    reduction: str,
+    reduction: Reduction,
     sync: SyncArg,
     like: torch.Tensor,
 ) -> torch.Tensor:
@@ -218,7 +187,7 @@ def element_coefficients(
     reductions; ``omega`` (``s·κ`` on the grid, needed only by the ratio reductions) enters it
     without gradient, and ``valid`` marks the elements that are not ignored (``None``: all).
     """
-    numel = grid_numel(grid)
+    numel = math.prod(grid)
     world, denom = reduction_terms(
         None if omega is None else omega.detach(),
         reduction=reduction,
@@ -240,7 +209,7 @@ def binary_cross_entropy(
     sample_weight: Any = None,
     pos_weight: Any = None,
     neg_weight: Any = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
     fused: bool | None = None,
 ) -> torch.Tensor:

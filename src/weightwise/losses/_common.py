@@ -6,7 +6,14 @@ from typing import Any
 
 import torch
 
-from .._checks import as_tensor, check_class_vector, check_finite_nonnegative, check_unit_interval
+from .._checks import (
+    DTypeError,
+    as_tensor,
+    check_class_vector,
+    check_finite_nonnegative,
+    check_float_logits,
+    check_unit_interval,
+)
 
 __all__ = ["align_per_label", "check_binary_pair"]
 
@@ -37,16 +44,15 @@ def align_per_label(x: Any, logits: torch.Tensor, *, name: str) -> torch.Tensor:
 def check_binary_pair(logits: Any, target: Any) -> torch.Tensor:
     """Validate binary / multi-label logits and targets; return the target as the logits' dtype.
 
-    ``logits``: a floating tensor with at least one dim; ``target``: the same shape, in
-    ``[0, 1]`` (soft targets allowed).
+    ``logits``: a floating tensor with at least one dim; ``target``: the same shape, real, in
+    ``[0, 1]`` (soft targets allowed). A wrong dtype raises :class:`DTypeError`.
     """
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
-        )
+    check_float_logits(logits)
     if logits.dim() < 1:
         raise ValueError("logits must have at least one dimension (N, ...); got a scalar")
     t = target if isinstance(target, torch.Tensor) else torch.as_tensor(target)
+    if t.is_complex():
+        raise DTypeError(f"target must be real; got dtype {t.dtype}")
     if tuple(t.shape) != tuple(logits.shape):
         raise ValueError(
             f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(t.shape)}"

@@ -22,11 +22,12 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 from .._checks import (
     as_tensor,
     check_class_vector,
-    check_in_range,
     check_nonnegative_real,
     check_unit_interval,
+    class_vector_like,
+    prepare_class_target,
 )
-from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
+from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._common import align_per_label, check_binary_pair
 
 __all__ = ["binary_focal_loss", "focal_loss"]
@@ -165,7 +166,7 @@ def focal_loss(
     sample_weight: Any = None,
     class_weight: Any = None,
     ignore_index: int | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Softmax focal loss for multi-class and dense inputs (Lin et al. 2017).
@@ -221,31 +222,10 @@ def focal_loss(
     """
     _check_reduction(reduction)
     g = check_nonnegative_real(gamma, "gamma")
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
-        )
-    if logits.dim() < 2:
-        raise ValueError(
-            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
-        )
-    num_classes = logits.shape[1]
-    grid = (logits.shape[0], *logits.shape[2:])
-    if not isinstance(target, torch.Tensor):
-        target = torch.as_tensor(target)
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise ValueError(
-            f"target must hold integer class indices (soft targets are not supported by the "
-            f"focal loss); got dtype {target.dtype}"
-        )
-    if tuple(target.shape) != grid:
-        raise ValueError(
-            f"target must have shape {grid} for logits of shape {tuple(logits.shape)}; got "
-            f"{tuple(target.shape)}"
-        )
-    target = target.to(device=logits.device, dtype=torch.long)
-    check_in_range(target, num_classes, name="target", ignore_index=ignore_index)
-
+    prep = prepare_class_target(
+        logits, target, ignore_index=ignore_index, allow_soft=False, loss_name="focal loss"
+    )
+    num_classes, grid = prep.num_classes, prep.grid
     kappa_c: torch.Tensor | None = None
     if alpha is not None:
         a = as_tensor(alpha, like=logits, name="alpha")
@@ -257,20 +237,10 @@ def focal_loss(
                 f"torch.full(({num_classes},), a)"
             )
         kappa_c = check_class_vector(a, num_classes, name="alpha")
-    if class_weight is not None:
-        cw = check_class_vector(
-            as_tensor(class_weight, like=logits, name="class_weight"),
-            num_classes,
-            name="class_weight",
-        )
+    cw = class_vector_like(class_weight, logits)
+    if cw is not None:
         kappa_c = cw if kappa_c is None else kappa_c * cw
-
-    valid: torch.Tensor | None = None
-    if ignore_index is not None:
-        valid = target != ignore_index
-        safe_t = torch.where(valid, target, torch.zeros_like(target))
-    else:
-        safe_t = target
+    valid, safe_t = prep.valid, prep.safe
 
     n_rows = logits.shape[0]
     spatial = math.prod(logits.shape[2:])
@@ -279,16 +249,14 @@ def focal_loss(
     ).reshape(grid)
 
     omega: torch.Tensor | None = None if kappa_c is None else kappa_c[safe_t]
-    count: int | torch.Tensor = per_elem.numel()
     if valid is not None:
         mask = valid.to(logits.dtype)
         omega = mask if omega is None else omega * mask
-        count = valid.sum()
     if sample_weight is not None:
         s = broadcast_weight(sample_weight, grid, name="sample_weight", like=logits)
         omega = s if omega is None else s * omega
     weighted = per_elem if omega is None else per_elem * omega
-    return reduce_weighted(weighted, omega, reduction=reduction, count=count, sync=sync)
+    return reduce_weighted(weighted, omega, reduction=reduction, count=prep.count, sync=sync)
 
 
 # ---- sigmoid focal ------------------------------------------------------------------------
@@ -413,7 +381,7 @@ def binary_focal_loss(
     sample_weight: Any = None,
     pos_weight: Any = None,
     neg_weight: Any = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Sigmoid focal loss for binary and multi-label problems (Lin et al. 2017, torchvision).

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
+from ..reduction import Reduction
+
 __all__ = ["fused_enabled", "set_fused"]
 
 _FUSED_ENABLED = True
@@ -57,7 +59,7 @@ def fused_enabled() -> bool:
     return _FUSED_ENABLED
 
 
-def use_fused(fused: bool | None, logits: torch.Tensor, reduction: str, *others: Any) -> bool:
+def use_fused(fused: bool | None, logits: torch.Tensor, reduction: Reduction, *others: Any) -> bool:
     """Whether a call takes the fused path."""
     if fused is None:
         want = _FUSED_ENABLED and logits.numel() >= _MIN_FUSED_ELEMENTS

@@ -15,12 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import (
+    check_class_logits,
     check_nonnegative_real,
     check_positive_vector,
     checks_enabled,
     format_index,
+    prepare_class_target,
 )
-from ..reduction import SyncArg, _check_reduction, broadcast_weight, reduce_weighted
+from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._classification import cross_entropy
 from ._common import align_per_label, check_binary_pair
 
@@ -43,17 +45,6 @@ def _class_view(vec: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return vec.reshape(shape)
 
 
-def _check_logits(logits: Any) -> None:
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            f"logits must be a floating-point tensor; got {getattr(logits, 'dtype', type(logits))}"
-        )
-    if logits.dim() < 2:
-        raise ValueError(
-            f"logits must have shape (N, C) or (N, C, d1, ...); got shape {tuple(logits.shape)}"
-        )
-
-
 # ---- logit adjustment / balanced softmax ---------------------------------------------------
 
 
@@ -68,7 +59,7 @@ def logit_adjusted_cross_entropy(
     class_weight: Any = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Logit-adjusted cross-entropy (Menon et al. 2021).
@@ -106,7 +97,7 @@ def logit_adjusted_cross_entropy(
         >>> loss = logit_adjusted_cross_entropy(logits, y, counts=[100, 10, 1], tau=1.0)
     """
     _check_reduction(reduction)
-    _check_logits(logits)
+    check_class_logits(logits)
     t = check_nonnegative_real(tau, "tau")
     if (prior is None) == (counts is None):
         raise ValueError(
@@ -141,7 +132,7 @@ def balanced_softmax_cross_entropy(
     class_weight: Any = None,
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Balanced Softmax cross-entropy (Ren et al. 2020): ``-log softmax(x + log n)_y``.
@@ -176,13 +167,20 @@ def balanced_softmax_cross_entropy(
 # ---- any-of targets ------------------------------------------------------------------------
 
 
+def check_any_of_mode(mode: Any) -> str:
+    """``mode`` of :func:`any_of_cross_entropy`: ``"marginal"`` or ``"max"``."""
+    if mode not in ("marginal", "max"):
+        raise ValueError(f"mode must be 'marginal' or 'max'; got {mode!r}")
+    return str(mode)
+
+
 def any_of_cross_entropy(
     logits: torch.Tensor,
     target_sets: torch.Tensor,
     *,
     mode: str = "marginal",
     sample_weight: Any = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Cross-entropy for targets where any class of a set is acceptable.
@@ -217,9 +215,8 @@ def any_of_cross_entropy(
         >>> loss = any_of_cross_entropy(logits, sets)
     """
     _check_reduction(reduction)
-    _check_logits(logits)
-    if mode not in ("marginal", "max"):
-        raise ValueError(f"mode must be 'marginal' or 'max'; got {mode!r}")
+    check_class_logits(logits)
+    check_any_of_mode(mode)
     if not isinstance(target_sets, torch.Tensor):
         target_sets = torch.as_tensor(target_sets)
     if tuple(target_sets.shape) != tuple(logits.shape):
@@ -300,7 +297,7 @@ def ldam_loss(
     sample_weight: Any = None,
     class_weight: Any = None,
     ignore_index: int | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Label-distribution-aware margin loss (LDAM, Cao et al. 2019).
@@ -330,24 +327,16 @@ def ldam_loss(
         >>> loss = ldam_loss(torch.randn(4, 3), torch.tensor([0, 0, 1, 2]), counts=[100, 10, 1])
     """
     _check_reduction(reduction)
-    _check_logits(logits)
+    # The range check is left to cross_entropy, which reports out-of-range targets.
+    target = prepare_class_target(
+        logits, target, ignore_index=ignore_index, allow_soft=False, check_range=False
+    ).target
     s = check_nonnegative_real(scale, "scale", positive=True)
     c = logits.shape[1]
     margins = ldam_margins(
         check_positive_vector(counts, "counts", num_classes=c), max_margin=max_margin
     )
-    if not isinstance(target, torch.Tensor):
-        target = torch.as_tensor(target)
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise ValueError(f"target must hold integer class indices; got dtype {target.dtype}")
-    grid = (logits.shape[0], *logits.shape[2:])
-    if tuple(target.shape) != grid:
-        raise ValueError(
-            f"target must have shape {grid} for logits of shape {tuple(logits.shape)}; got "
-            f"{tuple(target.shape)}"
-        )
-    target = target.to(device=logits.device, dtype=torch.long)
-    # Out-of-range targets are reported by cross_entropy; clamp only to build the margin.
+    # Clamp only to build the margin (ignored and, with checks off, out-of-range targets).
     safe_t = target.clamp(0, c - 1)
     m = torch.as_tensor(margins, dtype=logits.dtype, device=logits.device)
     shift = torch.zeros_like(logits).scatter_(1, safe_t.unsqueeze(1), m[safe_t].unsqueeze(1))
@@ -388,7 +377,7 @@ def asymmetric_loss(
     sample_weight: Any = None,
     pos_weight: Any = None,
     neg_weight: Any = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Asymmetric loss for multi-label classification (ASL, Ridnik et al. 2021).

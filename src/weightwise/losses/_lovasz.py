@@ -23,9 +23,16 @@ from typing import Any
 
 import torch
 
-from .._checks import check_class_vector, check_in_range, checks_enabled, format_index
-from ..reduction import SyncArg, _check_reduction, broadcast_weight
-from ._dense import _check_binary_target, _reduce_samples, _safe_div
+from .._checks import (
+    check_float_logits,
+    checks_enabled,
+    class_vector_like,
+    format_index,
+    prepare_class_target,
+)
+from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight
+from ._dense_inputs import check_binary_target, squeeze_binary_channel
+from ._dense_reduce import reduce_samples, safe_div
 
 __all__ = ["lovasz_hinge_loss", "lovasz_softmax_loss"]
 
@@ -35,7 +42,7 @@ def _lovasz_gradient(gt_sorted: torch.Tensor, valid_sorted: torch.Tensor) -> tor
     total = gt_sorted.sum(-1, keepdim=True)
     intersection = total - gt_sorted.cumsum(-1)
     union = total + (valid_sorted - gt_sorted).cumsum(-1)
-    jaccard = 1 - _safe_div(intersection, union)
+    jaccard = 1 - safe_div(intersection, union)
     return torch.cat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], dim=-1)
 
 
@@ -71,7 +78,7 @@ def lovasz_softmax_loss(
     sample_weight: Any = None,
     class_weight: Any = None,
     ignore_index: int | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Lovász-softmax loss for multi-class segmentation (Berman et al. 2018).
@@ -100,25 +107,8 @@ def lovasz_softmax_loss(
     """
     _check_reduction(reduction)
     _check_per_image(per_image)
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            "logits must be a floating-point tensor; got "
-            f"{getattr(logits, 'dtype', type(logits).__name__)}"
-        )
-    if logits.dim() < 2:
-        raise ValueError(f"logits must have shape (N, C, d1, ...); got {tuple(logits.shape)}")
-    n, c = logits.shape[0], logits.shape[1]
-    grid = (n, *logits.shape[2:])
-    if not isinstance(target, torch.Tensor):
-        target = torch.as_tensor(target, device=logits.device)
-    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise ValueError(f"target must hold integer class indices; got dtype {target.dtype}")
-    if tuple(target.shape) != grid:
-        raise ValueError(
-            f"target must have shape {grid} for logits of shape {tuple(logits.shape)}; got "
-            f"{tuple(target.shape)}"
-        )
-    check_in_range(target, c, name="target", ignore_index=ignore_index)
+    prep = prepare_class_target(logits, target, ignore_index=ignore_index, allow_soft=False)
+    n, c, grid = logits.shape[0], prep.num_classes, prep.grid
     if isinstance(classes, str):
         if classes not in ("present", "all"):
             raise ValueError(
@@ -130,18 +120,13 @@ def lovasz_softmax_loss(
         bad = [k for k in chosen if not 0 <= k < c]
         if bad or not chosen:
             raise ValueError(f"classes must hold class indices in [0, {c}); got {list(classes)!r}")
-    cw: torch.Tensor | None = None
-    if class_weight is not None:
-        cw = check_class_vector(
-            torch.as_tensor(class_weight).to(device=logits.device, dtype=logits.dtype),
-            c,
-            name="class_weight",
-        )
+    cw = class_vector_like(class_weight, logits)
 
-    target = target.long().reshape(n, -1)
-    valid = torch.ones_like(target, dtype=torch.bool)
-    if ignore_index is not None:
-        valid = target != ignore_index
+    target = prep.target.reshape(n, -1)
+    if prep.valid is None:
+        valid = torch.ones_like(target, dtype=torch.bool)
+    else:
+        valid = prep.valid.reshape(n, -1)
     mask = _mask(sample_weight, grid, logits)
     if mask is not None:
         valid = valid & mask.reshape(n, -1)
@@ -175,10 +160,10 @@ def lovasz_softmax_loss(
         keep = has_pixels
     wc = keep.to(prob.dtype) if cw is None else keep.to(prob.dtype) * cw
     den = wc.sum(-1)
-    value = _safe_div((per_class * wc).sum(-1), den)
+    value = safe_div((per_class * wc).sum(-1), den)
     kept = den > 0
     if per_image:
-        return _reduce_samples(value, kept, None, reduction=reduction, sync=sync)
+        return reduce_samples(value, kept, None, reduction=reduction, sync=sync)
     if reduction == "none":
         return per_class[0] * keep[0].to(prob.dtype)
     return torch.where(kept, value, torch.zeros_like(value))[0]
@@ -191,7 +176,7 @@ def lovasz_hinge_loss(
     per_image: bool = True,
     sample_weight: Any = None,
     ignore_index: int | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     sync: SyncArg = False,
 ) -> torch.Tensor:
     r"""Lovász hinge loss for binary segmentation (Berman et al. 2018).
@@ -213,27 +198,21 @@ def lovasz_hinge_loss(
     """
     _check_reduction(reduction)
     _check_per_image(per_image)
-    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise ValueError(
-            "logits must be a floating-point tensor; got "
-            f"{getattr(logits, 'dtype', type(logits).__name__)}"
-        )
+    check_float_logits(logits)
     if logits.dim() < 1:
         raise ValueError("logits must have shape (N, ...); got a scalar")
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target, device=logits.device)
     n = logits.shape[0]
     shape = tuple(logits.shape)
-    if logits.dim() >= 2 and shape[1] == 1 and tuple(target.shape) in (shape, (n, *shape[2:])):
-        logits = logits.reshape((n, *shape[2:]))
-        target = target.reshape((n, *shape[2:]))
+    logits, target = squeeze_binary_channel(logits, target)
     if tuple(target.shape) != tuple(logits.shape):
         raise ValueError(
             f"target must have shape {tuple(logits.shape)} for logits of shape {shape}; got "
             f"{tuple(target.shape)}"
         )
     grid = tuple(logits.shape)
-    _check_binary_target(target.to(logits.dtype), ignore_index)
+    check_binary_target(target, ignore_index)
     valid = torch.ones(grid, dtype=torch.bool, device=logits.device)
     if ignore_index is not None:
         valid = target != ignore_index
@@ -257,5 +236,5 @@ def lovasz_hinge_loss(
     value = (torch.relu(errors_sorted) * valid_sorted * grad).sum(-1)
     kept = valid_f.sum(-1) > 0
     if per_image:
-        return _reduce_samples(value, kept, None, reduction=reduction, sync=sync)
+        return reduce_samples(value, kept, None, reduction=reduction, sync=sync)
     return torch.where(kept, value, torch.zeros_like(value))[0]

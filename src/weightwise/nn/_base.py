@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..reduction import Reduction, SyncArg, _check_reduction
+
 __all__ = ["FunctionalLoss", "as_buffer"]
 
 
@@ -30,19 +32,32 @@ class FunctionalLoss(nn.Module):
     Subclasses set ``_fn`` (the functional loss, as a ``staticmethod``) and ``_options`` (the
     names of the attributes and buffers passed to it as keywords); ``forward(logits, target,
     sample_weight=None)`` then calls ``_fn(logits, target, sample_weight=..., **options)``.
+
+    ``__init__`` checks and stores ``reduction`` and ``sync`` and registers each keyword of
+    ``buffers`` (a weight fixed at construction, or ``None``) as a buffer, so that it follows
+    ``.to(device)`` and lands in ``state_dict``.
     """
 
     _fn: Any = None
     _options: tuple[str, ...] = ()
 
+    def __init__(
+        self, *, reduction: Reduction = "mean", sync: SyncArg = False, **buffers: Any
+    ) -> None:
+        super().__init__()
+        _check_reduction(reduction)
+        self.reduction = reduction
+        self.sync = sync
+        for name, value in buffers.items():
+            self.register_buffer(name, as_buffer(value))
+
+    def _keywords(self) -> dict[str, Any]:
+        """The keywords ``forward`` passes to ``_fn``."""
+        return {name: getattr(self, name) for name in self._options}
+
     def forward(
         self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
     ) -> torch.Tensor:
         fn = type(self)._fn
-        out: torch.Tensor = fn(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            **{name: getattr(self, name) for name in self._options},
-        )
+        out: torch.Tensor = fn(logits, target, sample_weight=sample_weight, **self._keywords())
         return out

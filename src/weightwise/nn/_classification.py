@@ -9,8 +9,8 @@ from typing import Any
 import torch
 
 from ..losses._classification import binary_cross_entropy, cross_entropy
-from ..reduction import SyncArg, _check_reduction
-from ._base import FunctionalLoss, as_buffer
+from ..reduction import Reduction, SyncArg
+from ._base import FunctionalLoss
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss"]
 
@@ -43,16 +43,12 @@ class CrossEntropyLoss(FunctionalLoss):
         class_weight: Any = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
-        self.register_buffer("class_weight", as_buffer(class_weight))
+        super().__init__(reduction=reduction, sync=sync, class_weight=class_weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
@@ -83,15 +79,12 @@ class BCEWithLogitsLoss(FunctionalLoss):
         *,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
-        self.register_buffer("pos_weight", as_buffer(pos_weight))
-        self.register_buffer("neg_weight", as_buffer(neg_weight))
-        self.reduction = reduction
-        self.sync = sync
+        super().__init__(
+            reduction=reduction, sync=sync, pos_weight=pos_weight, neg_weight=neg_weight
+        )
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -13,15 +13,15 @@ import torch
 from torch import nn
 
 from ..losses._dense import (
-    _dice_ce,
     dice_loss,
     focal_tversky_loss,
     generalized_dice_loss,
     tversky_loss,
 )
+from ..losses._dice_ce import dice_ce
 from ..losses._lovasz import lovasz_hinge_loss, lovasz_softmax_loss
-from ..reduction import SyncArg, _check_reduction
-from ._base import as_buffer
+from ..reduction import Reduction, SyncArg
+from ._base import FunctionalLoss
 from ._classification import BCEWithLogitsLoss, CrossEntropyLoss
 
 __all__ = [
@@ -35,31 +35,20 @@ __all__ = [
 ]
 
 
-class _DenseLoss(nn.Module):
-    """Shared plumbing: a loss function, a class-weight buffer and keyword options."""
+class _DenseLoss(FunctionalLoss):
+    """A :class:`FunctionalLoss` with a class-weight buffer; the loss's other keywords (``sync``
+    among them) are kept in :attr:`options`."""
 
     class_weight: torch.Tensor | None
-    _fn: Any = None
 
-    def __init__(self, *, class_weight: Any = None, reduction: str = "mean", **options: Any):
-        super().__init__()
-        _check_reduction(reduction)
-        self.register_buffer("class_weight", as_buffer(class_weight))
-        self.reduction = reduction
+    def __init__(self, *, class_weight: Any = None, reduction: Reduction = "mean", **options: Any):
+        super().__init__(
+            reduction=reduction, sync=options.get("sync", False), class_weight=class_weight
+        )
         self.options = options
 
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        fn = type(self)._fn
-        return fn(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            class_weight=self.class_weight,
-            reduction=self.reduction,
-            **self.options,
-        )
+    def _keywords(self) -> dict[str, Any]:
+        return {"class_weight": self.class_weight, "reduction": self.reduction, **self.options}
 
     def extra_repr(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if k != "sync")
@@ -88,7 +77,7 @@ class DiceLoss(_DenseLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -128,7 +117,7 @@ class TverskyLoss(_DenseLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -170,7 +159,7 @@ class FocalTverskyLoss(_DenseLoss):
         pooling: str = "sample",
         include_background: bool = True,
         empty: str = "skip",
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -210,7 +199,7 @@ class GeneralizedDiceLoss(_DenseLoss):
         smooth: float = 1e-5,
         pooling: str = "sample",
         include_background: bool = True,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -244,7 +233,7 @@ class LovaszSoftmaxLoss(_DenseLoss):
         per_image: bool = False,
         class_weight: Any = None,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -257,7 +246,7 @@ class LovaszSoftmaxLoss(_DenseLoss):
         )
 
 
-class LovaszHingeLoss(nn.Module):
+class LovaszHingeLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.lovasz_hinge_loss`.
 
     Example:
@@ -266,33 +255,20 @@ class LovaszHingeLoss(nn.Module):
         >>> loss = loss_fn(torch.randn(2, 1, 8, 8), torch.randint(0, 2, (2, 8, 8)))
     """
 
+    _fn = staticmethod(lovasz_hinge_loss)
+    _options = ("per_image", "ignore_index", "reduction", "sync")
+
     def __init__(
         self,
         *,
         per_image: bool = True,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync)
         self.per_image = per_image
         self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.sync = sync
-
-    def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, sample_weight: Any = None
-    ) -> torch.Tensor:
-        return lovasz_hinge_loss(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            per_image=self.per_image,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            sync=self.sync,
-        )
 
     def extra_repr(self) -> str:
         return f"per_image={self.per_image}, reduction={self.reduction!r}"
@@ -388,7 +364,7 @@ class CompoundLoss(nn.Module):
         """Dice + cross-entropy in one pass (one softmax, one target check), when it applies.
 
         Applies to a multi-class :class:`DiceLoss` and a :class:`CrossEntropyLoss` without label
-        smoothing (see ``weightwise.losses._dense._dice_ce``); the values and gradients are
+        smoothing (see ``weightwise.losses._dice_ce``); the values and gradients are
         those of the two modules called one after the other.
         """
         if len(self.terms) != 2:
@@ -403,7 +379,7 @@ class CompoundLoss(nn.Module):
         for m in (dice_mod, ce_mod):
             if m._forward_hooks or m._forward_pre_hooks:
                 return None  # the modules' own calls run their hooks
-        out = _dice_ce(
+        out = dice_ce(
             logits,
             target,
             sample_weight=sample_weight,
@@ -427,7 +403,7 @@ class CompoundLoss(nn.Module):
         ignore_index: int | None = None,
         dice_weight: float = 1.0,
         ce_weight: float = 1.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         **dice_options: Any,
     ) -> CompoundLoss:
         """Multi-class Dice plus cross-entropy, sharing ``class_weight`` and ``ignore_index``.
@@ -458,7 +434,7 @@ class CompoundLoss(nn.Module):
         neg_weight: Any = None,
         dice_weight: float = 1.0,
         bce_weight: float = 1.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         **dice_options: Any,
     ) -> CompoundLoss:
         """Binary or multi-label Dice plus binary cross-entropy (``dice_loss + bce``).

@@ -16,10 +16,11 @@ from ..losses._focal import binary_focal_loss, focal_loss
 from ..losses._imbalance import (
     any_of_cross_entropy,
     asymmetric_loss,
+    check_any_of_mode,
     ldam_loss,
     logit_adjusted_cross_entropy,
 )
-from ..reduction import SyncArg, _check_reduction
+from ..reduction import Reduction, SyncArg
 from ._base import FunctionalLoss, as_buffer
 
 __all__ = [
@@ -66,22 +67,17 @@ class FocalLoss(FunctionalLoss):
         alpha: Any = None,
         class_weight: Any = None,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync, alpha=alpha, class_weight=class_weight)
         self.gamma = check_nonnegative_real(gamma, "gamma")
         if alpha is not None and torch.as_tensor(alpha).dim() == 0:
             raise ValueError(
                 f"alpha must be None or a per-class vector of shape (C,); got the scalar "
                 f"{alpha!r}. A scalar alpha is ambiguous for the softmax focal loss"
             )
-        self.register_buffer("alpha", as_buffer(alpha))
-        self.register_buffer("class_weight", as_buffer(class_weight))
         self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
@@ -117,17 +113,17 @@ class BinaryFocalLoss(FunctionalLoss):
         alpha: Any = 0.25,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(
+            reduction=reduction,
+            sync=sync,
+            alpha=alpha,
+            pos_weight=pos_weight,
+            neg_weight=neg_weight,
+        )
         self.gamma = check_nonnegative_real(gamma, "gamma")
-        self.register_buffer("alpha", as_buffer(alpha))
-        self.register_buffer("pos_weight", as_buffer(pos_weight))
-        self.register_buffer("neg_weight", as_buffer(neg_weight))
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"gamma={self.gamma}, reduction={self.reduction!r}"
@@ -150,14 +146,11 @@ class AnyOfCrossEntropyLoss(FunctionalLoss):
         "sync",
     )
 
-    def __init__(self, *, mode: str = "marginal", reduction: str = "mean", sync: SyncArg = False):
-        super().__init__()
-        _check_reduction(reduction)
-        if mode not in ("marginal", "max"):
-            raise ValueError(f"mode must be 'marginal' or 'max'; got {mode!r}")
-        self.mode = mode
-        self.reduction = reduction
-        self.sync = sync
+    def __init__(
+        self, *, mode: str = "marginal", reduction: Reduction = "mean", sync: SyncArg = False
+    ):
+        super().__init__(reduction=reduction, sync=sync)
+        self.mode = check_any_of_mode(mode)
 
     def forward(
         self, logits: torch.Tensor, target_sets: torch.Tensor, sample_weight: Any = None
@@ -204,11 +197,10 @@ class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
         class_weight: Any = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync, class_weight=class_weight)
         if (prior is None) == (counts is None):
             raise ValueError(
                 "give exactly one of prior and counts; got "
@@ -218,12 +210,9 @@ class LogitAdjustedCrossEntropyLoss(FunctionalLoss):
         self.register_buffer(
             "counts", None if counts is None else _positive_buffer(counts, "counts")
         )
-        self.register_buffer("class_weight", as_buffer(class_weight))
         self.tau = check_nonnegative_real(tau, "tau")
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, reduction={self.reduction!r}"
@@ -245,7 +234,7 @@ class BalancedSoftmaxLoss(LogitAdjustedCrossEntropyLoss):
         class_weight: Any = None,
         ignore_index: int | None = None,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
         super().__init__(
@@ -298,20 +287,16 @@ class LDAMLoss(FunctionalLoss):
         scale: float = 30.0,
         class_weight: Any = None,
         ignore_index: int | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(reduction=reduction, sync=sync, class_weight=class_weight)
         self.register_buffer("counts", _positive_buffer(counts, "counts"))
-        self.register_buffer("class_weight", as_buffer(class_weight))
         self.max_margin = check_nonnegative_real(max_margin, "max_margin")
         self.scale = float(scale)
         if not self.scale > 0 or self.scale == float("inf"):
             raise ValueError(f"scale must be a finite number > 0; got {scale!r}")
         self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.sync = sync
 
     def set_class_weight(self, class_weight: Any) -> None:
         """Replace the class weights (e.g. from a :class:`DeferredReweighting` schedule)."""
@@ -355,21 +340,18 @@ class AsymmetricLoss(FunctionalLoss):
         detach_focal: bool = False,
         pos_weight: Any = None,
         neg_weight: Any = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         sync: SyncArg = False,
     ) -> None:
-        super().__init__()
-        _check_reduction(reduction)
+        super().__init__(
+            reduction=reduction, sync=sync, pos_weight=pos_weight, neg_weight=neg_weight
+        )
         self.gamma_pos = check_nonnegative_real(gamma_pos, "gamma_pos")
         self.gamma_neg = check_nonnegative_real(gamma_neg, "gamma_neg")
         self.clip = float(clip)
         if not 0.0 <= self.clip <= 1.0:
             raise ValueError(f"clip must be in [0, 1]; got {clip!r}")
         self.detach_focal = detach_focal
-        self.register_buffer("pos_weight", as_buffer(pos_weight))
-        self.register_buffer("neg_weight", as_buffer(neg_weight))
-        self.reduction = reduction
-        self.sync = sync
 
     def extra_repr(self) -> str:
         return (
