@@ -408,7 +408,7 @@ def test_bad_arguments_raise():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
 def test_sort_keys_order_any_reals_and_merge_signed_zeros(dtype):
-    from weightwise.metrics._ranking import _descending_keys
+    from weightwise.metrics.functional._curves import descending_keys as _descending_keys
 
     vals = [-np.inf, -2.0, -1.0, -1e-30, -0.0, 0.0, 1e-30, 0.25, 1.0, 3.0, np.inf]
     for sign in (1.0, -1.0):  # with and without negative values present
