@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torchmetrics import Metric
 
+from ._base import LabelMetric
 from .functional import _stat_scores as cf
 from .functional._confusion import (
     labels_update,
@@ -29,11 +29,8 @@ from .functional._inputs import (
     check_average,
     check_beta,
     check_kappa_weights,
-    check_task,
-    check_threshold,
     check_top_k,
     check_zero_division,
-    num_outputs,
 )
 
 __all__ = [
@@ -58,7 +55,7 @@ __all__ = [
 _DEFAULT: Any = object()
 
 
-class _StatScores(Metric):
+class _StatScores(LabelMetric):
     """Base: accumulates the weighted ``[tp, fp, fn, tn]`` ``(4, K)`` in float64.
 
     Multiclass metrics with at most ``CONFMAT_MAX_CLASSES`` (64) classes and ``top_k=1`` keep
@@ -80,9 +77,7 @@ class _StatScores(Metric):
     ``(N, d...)``, ``(N, L)`` per sample and label, or the full grid.
     """
 
-    is_differentiable = False
     higher_is_better: bool | None = True
-    full_state_update = False
     stats: torch.Tensor
     confmat: torch.Tensor
 
@@ -99,15 +94,15 @@ class _StatScores(Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.task = check_task(task)
-        self.num_outputs = num_outputs(task, num_classes, num_labels)
-        self.num_classes = num_classes
-        self.num_labels = num_labels
-        self.threshold = check_threshold(threshold)
-        self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
+        k = self._set_labels(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            threshold=threshold,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+        )
         self.top_k = check_top_k(top_k, task, num_classes)
-        k = self.num_outputs
         self._use_confmat = (
             self.task == "multiclass" and self.top_k == 1 and k <= cf.CONFMAT_MAX_CLASSES
         )
@@ -139,16 +134,7 @@ class _StatScores(Metric):
             self.confmat.add_(cm.to(self.confmat.device))  # in place, as += (no __setattr__)
             return
         stats = stats_update(
-            preds,
-            target,
-            sample_weight,
-            task=self.task,
-            num_classes=self.num_classes,
-            num_labels=self.num_labels,
-            threshold=self.threshold,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-            top_k=self.top_k,
+            preds, target, sample_weight, **self._format_options(), top_k=self.top_k
         )
         self.stats += stats.to(self.stats.device)
 
@@ -359,9 +345,9 @@ class MatthewsCorrCoef(_StatScores):
         return cf.matthews_from_stats(self._stat_scores(), task=self.task)
 
 
-class _MatrixMetric(Metric):
-    is_differentiable = False
-    full_state_update = False
+class _MatrixMetric(LabelMetric):
+    """Base of :class:`ConfusionMatrix` and :class:`CohenKappa`: the weighted matrix state."""
+
     matrix: torch.Tensor
 
     def __init__(
@@ -376,13 +362,14 @@ class _MatrixMetric(Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.task = check_task(task)
-        k = num_outputs(task, num_classes, num_labels)
-        self.num_classes = num_classes
-        self.num_labels = num_labels
-        self.threshold = check_threshold(threshold)
-        self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
+        k = self._set_labels(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            threshold=threshold,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+        )
         shape = (2, 2) if task == "binary" else (k, k) if task == "multiclass" else (k, 2, 2)
         self.add_state(
             "matrix", default=torch.zeros(shape, dtype=torch.float64), dist_reduce_fx="sum"
@@ -400,17 +387,7 @@ class _MatrixMetric(Metric):
             )
             self.matrix += cm.to(self.matrix.device)
             return
-        f = labels_update(
-            preds,
-            target,
-            sample_weight,
-            task=self.task,
-            num_classes=self.num_classes,
-            num_labels=self.num_labels,
-            threshold=self.threshold,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-        )
+        f = labels_update(preds, target, sample_weight, **self._format_options())
         self.matrix += cf.confusion_matrix_update(f).to(self.matrix.device)
 
 
@@ -458,7 +435,7 @@ class CohenKappa(_MatrixMetric):
         return cf.cohen_kappa_from_matrix(self.matrix, weights=self.weights)
 
 
-class ClassificationReport(Metric):
+class ClassificationReport(LabelMetric):
     """Per-class precision, recall, F1, support (count of positive-weight samples), weighted
     support, predicted count and weighted predicted count, plus accuracy (micro avg for
     multilabel), macro and weighted averages: the keys of scikit-learn's
@@ -471,9 +448,7 @@ class ClassificationReport(Metric):
     not per-class recall. Twin: :func:`weightwise.metrics.functional.classification_report`.
     """
 
-    is_differentiable = False
     higher_is_better = None
-    full_state_update = False
     stats: torch.Tensor
     counts: torch.Tensor
 
@@ -491,32 +466,23 @@ class ClassificationReport(Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.task = check_task(task)
-        k = num_outputs(task, num_classes, num_labels)
+        k = self._set_labels(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            threshold=threshold,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+        )
         k = 2 if task == "binary" else k
-        self.num_classes = num_classes
-        self.num_labels = num_labels
-        self.threshold = check_threshold(threshold)
         self.zero_division = check_zero_division(zero_division)
-        self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
         self.target_names = list(target_names) if target_names is not None else None
         self.add_state("stats", torch.zeros(4, k, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("counts", torch.zeros(2, k, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
         """Add one batch."""
-        stats, counts = report_update(
-            preds,
-            target,
-            sample_weight,
-            task=self.task,
-            num_classes=self.num_classes,
-            num_labels=self.num_labels,
-            threshold=self.threshold,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-        )
+        stats, counts = report_update(preds, target, sample_weight, **self._format_options())
         self.stats += stats.to(self.stats.device)
         self.counts += counts.to(self.counts.device)
 

@@ -13,22 +13,20 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric
 
+from ._base import TaskMetric
 from .functional import _probabilistic as prob
-from .functional._inputs import check_calibration_args, check_task, num_outputs
+from .functional._inputs import check_calibration_args
 
 __all__ = ["BrierScore", "CalibrationError", "LogLoss"]
 
 _F64 = torch.float64
 
 
-class _Probabilistic(Metric):
+class _Probabilistic(TaskMetric):
     """Shared state handling for :class:`LogLoss` and :class:`BrierScore`: ``[Σ w·L, Σ w]``."""
 
-    is_differentiable = False
     higher_is_better: bool | None = False
-    full_state_update = False
     #: The functional update step, ``(task, preds, target, weight) -> [Σ w·L, Σ w]``.
     _update: prob.LossUpdate
     #: The metric's name in the zero-weight warning.
@@ -46,29 +44,18 @@ class _Probabilistic(Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.task = check_task(task)
-        self.num_outputs = num_outputs(task, num_classes, num_labels)
-        self.num_classes = num_classes
-        self.num_labels = num_labels
-        self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
-        self.add_state("total", default=torch.zeros(2, dtype=_F64), dist_reduce_fx="sum")
-
-    def _format(self, preds: Any, target: Any, sample_weight: Any) -> tuple[Tensor, ...]:
-        return prob.format_probabilistic(
-            preds,
-            target,
-            sample_weight,
-            task=self.task,
-            num_classes=self.num_classes,
-            num_labels=self.num_labels,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
+        self._set_task(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
         )
+        self.add_state("total", default=torch.zeros(2, dtype=_F64), dist_reduce_fx="sum")
 
     def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
         """Add one batch's weighted sums."""
-        p, t, w = self._format(preds, target, sample_weight)
+        p, t, w = prob.format_probabilistic(preds, target, sample_weight, **self._format_options())
         self.total += type(self)._update(self.task, p, t, w).to(self.total.device)
 
     def compute(self) -> Tensor:
@@ -121,7 +108,7 @@ class BrierScore(_Probabilistic):
     _what = "Brier score"
 
 
-class CalibrationError(Metric):
+class CalibrationError(TaskMetric):
     """Weighted calibration error (ECE for ``norm="l1"``), streaming.
 
     Keeps per-bin float64 sums ``[Σ w, Σ w·confidence, Σ w·accuracy]`` of ``n_bins``
@@ -146,9 +133,7 @@ class CalibrationError(Metric):
         tensor(0.1500, dtype=torch.float64)
     """
 
-    is_differentiable = False
     higher_is_better: bool | None = False
-    full_state_update = False
     bins: Tensor
 
     def __init__(
@@ -164,29 +149,21 @@ class CalibrationError(Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.task = check_task(task)
-        self.num_outputs = num_outputs(task, num_classes, num_labels)
-        self.num_classes = num_classes
-        self.num_labels = num_labels
+        self._set_task(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+        )
         self.n_bins, self.norm = check_calibration_args(n_bins, norm)
-        self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
         self.add_state(
             "bins", default=torch.zeros(self.n_bins, 3, dtype=_F64), dist_reduce_fx="sum"
         )
 
     def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
         """Add one batch's per-bin sums."""
-        p, t, w = prob.format_probabilistic(
-            preds,
-            target,
-            sample_weight,
-            task=self.task,
-            num_classes=self.num_classes,
-            num_labels=self.num_labels,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-        )
+        p, t, w = prob.format_probabilistic(preds, target, sample_weight, **self._format_options())
         self.bins += prob.calibration_update(self.task, p, t, w, n_bins=self.n_bins).to(
             self.bins.device
         )

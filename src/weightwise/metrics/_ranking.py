@@ -22,14 +22,13 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities.data import dim_zero_cat
 
+from ._base import TaskMetric
 from .functional import _curves as cv
 from .functional import _ranking as rk
 from .functional._inputs import (
     check_k,
     check_multi_class,
     check_ranking_average,
-    check_task,
-    num_outputs,
 )
 
 __all__ = ["AUROC", "AveragePrecision", "PrecisionAtK", "RecallAtK"]
@@ -37,12 +36,10 @@ __all__ = ["AUROC", "AveragePrecision", "PrecisionAtK", "RecallAtK"]
 _F64 = torch.float64
 
 
-class _Ranking(Metric):
+class _Ranking(TaskMetric):
     """Shared state handling for :class:`AUROC` and :class:`AveragePrecision`."""
 
-    is_differentiable = False
     higher_is_better: bool | None = True
-    full_state_update = False
     #: What ``compute`` scores (the functional twin's :class:`~._ranking.RankingScore`).
     _score: ClassVar[rk.RankingScore]
 
@@ -65,14 +62,15 @@ class _Ranking(Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.task = check_task(task)
-        self.num_outputs = num_outputs(task, num_classes, num_labels)
-        self.num_classes = num_classes
-        self.num_labels = num_labels
+        self._set_task(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+        )
         self.multi_class = check_multi_class(multi_class, task)
         self.average = check_ranking_average(average, task, self.multi_class)
-        self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
         self.grid = None if thresholds is None else cv.threshold_grid(thresholds)
         if self.grid is None:
             self.add_state("preds", default=[], dist_reduce_fx="cat")
@@ -85,15 +83,7 @@ class _Ranking(Metric):
     def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
         """Keep one batch's scores, targets and weights (exact) or add its histogram (binned)."""
         p, t, w, c = rk.format_ranking(
-            preds,
-            target,
-            sample_weight,
-            task=self.task,
-            num_classes=self.num_classes,
-            num_labels=self.num_labels,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-            exact=self.grid is None,
+            preds, target, sample_weight, **self._format_options(), exact=self.grid is None
         )
         if self.grid is None:
             self.preds.append(p.detach())

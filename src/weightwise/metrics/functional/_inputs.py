@@ -63,6 +63,7 @@ __all__ = [
     "infer_task",
     "num_outputs",
     "resolve_task",
+    "weight_or_ones",
 ]
 
 Task = Literal["binary", "multiclass", "multilabel"]
@@ -94,6 +95,13 @@ class Formatted:
     weight: torch.Tensor | None
     num_classes: int
     task: str
+
+
+def weight_or_ones(f: Formatted) -> torch.Tensor:
+    """``f.weight``, or float64 ones of the target's flat shape when it is ``None``."""
+    if f.weight is not None:
+        return f.weight
+    return torch.ones(f.target.shape, dtype=torch.float64, device=f.target.device)
 
 
 def check_task(task: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._inputs import check_calibration_args, format_scores, resolve_task
+from ._inputs import check_calibration_args, format_scores, resolve_task, weight_or_ones
 from ._keyword import keyword_sample_weight
 
 __all__ = ["brier_score", "calibration_error", "log_loss"]
@@ -54,9 +54,7 @@ def format_probabilistic(
         from_logits=from_logits,
         ignore_index=ignore_index,
     )
-    w = f.weight
-    if w is None:
-        w = torch.ones(f.target.shape, dtype=_F64, device=f.target.device)
+    w = weight_or_ones(f)
     if task == "multilabel":
         return f.preds.reshape(-1), f.target.reshape(-1), w.reshape(-1)
     return f.preds, f.target, w

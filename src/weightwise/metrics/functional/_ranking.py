@@ -32,6 +32,7 @@ from ._inputs import (
     flat_weight,
     format_scores,
     resolve_task,
+    weight_or_ones,
 )
 from ._keyword import keyword_sample_weight
 
@@ -305,10 +306,7 @@ def format_ranking(
         ignore_index=ignore_index,
         require_probabilities=not raw,
     )
-    weight = f.weight
-    if weight is None:
-        weight = torch.ones(f.target.shape, dtype=_F64, device=f.target.device)
-    return f.preds, f.target, weight, f.num_classes
+    return f.preds, f.target, weight_or_ones(f), f.num_classes
 
 
 def ranking_state_shape(

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import torch
 
-from ._inputs import Formatted
+from ._inputs import Formatted, weight_or_ones
 
 __all__ = [
     "CONFMAT_MAX_CLASSES",
@@ -63,12 +63,6 @@ class AveragedFromStats(Protocol):
     def __call__(
         self, stats: torch.Tensor, /, *, task: str, average: str, zero_division: float
     ) -> torch.Tensor: ...
-
-
-def _weights_like(f: Formatted) -> torch.Tensor:
-    if f.weight is not None:
-        return f.weight
-    return torch.ones(f.target.shape, dtype=torch.float64, device=f.target.device)
 
 
 def _true_negatives(
@@ -111,7 +105,7 @@ def stat_scores_update(f: Formatted) -> torch.Tensor:
     class with no positive weight has exactly zero counts); multiclass ``tn`` is
     ``Σw − tp − fp − fn`` (residues below ``1e-12·Σw`` are set to 0).
     """
-    w = _weights_like(f)
+    w = weight_or_ones(f)
     p, t = f.preds, f.target
     if f.task == "multiclass" and f.num_classes <= CONFMAT_MAX_CLASSES:
         # one weighted bincount of target·C + pred; off-diagonal sums are exact (no subtraction)
@@ -146,7 +140,7 @@ def stat_scores_topk(f: Formatted, top_k: int) -> torch.Tensor:
     ``fp`` of samples whose top-k set holds ``c`` but whose target is not ``c``.
     """
     scores, t = f.preds, f.target
-    w = _weights_like(f)
+    w = weight_or_ones(f)
     c = f.num_classes
     if top_k == 1:
         pred = scores.argmax(dim=1)
@@ -168,7 +162,7 @@ def support_counts_update(f: Formatted) -> torch.Tensor:
     Only elements of positive weight are counted (zero weight equals removal, so weight-0 DDP
     padding does not inflate the counts).
     """
-    w = _weights_like(f)
+    w = weight_or_ones(f)
     keep = (w > 0).to(torch.float64)
     if f.task == "multiclass":
         k = f.num_classes
