@@ -97,4 +97,4 @@ def make_inputs(task: str, n: int, rng: np.random.Generator, *, dense: bool = Fa
 
 
 def value(fn: Any, preds: Any, target: Any, weight: Any, opts: dict[str, Any]) -> np.ndarray:
-    return np.asarray(fn(preds, target, weight, **with_sizes(opts)), dtype=np.float64)
+    return np.asarray(fn(preds, target, sample_weight=weight, **with_sizes(opts)), dtype=np.float64)

@@ -68,7 +68,7 @@ class Case:
     cls_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def functional(self, p: torch.Tensor, t: torch.Tensor, w: Any = None) -> torch.Tensor:
-        return self.fn(p, t, w, **self.fn_kwargs)
+        return self.fn(p, t, sample_weight=w, **self.fn_kwargs)
 
     def stateful(self) -> Any:
         return self.cls(*self.cls_args, **self.cls_kwargs)

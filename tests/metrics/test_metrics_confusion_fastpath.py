@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import weightwise
 from weightwise import metrics as M
-from weightwise.metrics import _functional_confusion as fc
-from weightwise.metrics._inputs import fast_multiclass_labels, format_labels
+from weightwise.metrics.functional import _confusion as fc
+from weightwise.metrics.functional._inputs import fast_multiclass_labels, format_labels
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -103,7 +103,7 @@ def test_bad_weights_raise_naming_the_argument(case, bad, match):
     _, fn, cls, opts = case
     preds, target = make_inputs(opts["task"], 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match=match):
-        fn(preds, target, bad, **with_sizes(opts))
+        fn(preds, target, sample_weight=bad, **with_sizes(opts))
     with pytest.raises(ValueError, match=match):
         cls(**with_sizes(opts)).update(preds, target, bad)
 
@@ -155,10 +155,15 @@ def test_logits_and_ignore_index():
 def test_all_zero_weights_give_zero_division():
     p, y = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0])
     w = torch.zeros(3)
-    assert float(F.precision(p, y, w, task="multiclass", num_classes=2)) == 0.0
-    assert float(F.precision(p, y, w, task="multiclass", num_classes=2, zero_division=1.0)) == 1.0
-    assert math.isnan(float(F.cohen_kappa(p, y, w, task="multiclass", num_classes=2)))
-    assert float(F.matthews_corrcoef(p, y, w, task="binary")) == 0.0
+    assert float(F.precision(p, y, sample_weight=w, task="multiclass", num_classes=2)) == 0.0
+    assert (
+        float(
+            F.precision(p, y, sample_weight=w, task="multiclass", num_classes=2, zero_division=1.0)
+        )
+        == 1.0
+    )
+    assert math.isnan(float(F.cohen_kappa(p, y, sample_weight=w, task="multiclass", num_classes=2)))
+    assert float(F.matthews_corrcoef(p, y, sample_weight=w, task="binary")) == 0.0
 
 
 def test_evaluate_weighted_and_unweighted_side_by_side():
@@ -167,7 +172,11 @@ def test_evaluate_weighted_and_unweighted_side_by_side():
     y = torch.as_tensor(rng.integers(0, 3, 40))
     w = torch.as_tensor(rng.random(40))
     out = M.evaluate(
-        p, y, w, metrics=["accuracy", "f1_score", "confusion_matrix"], average="weighted"
+        p,
+        y,
+        sample_weight=w,
+        metrics=["accuracy", "f1_score", "confusion_matrix"],
+        average="weighted",
     )
     assert set(out) == {"weighted", "unweighted"}
     from sklearn.metrics import f1_score as sk_f1
@@ -182,9 +191,13 @@ def test_evaluate_weighted_and_unweighted_side_by_side():
     assert out["weighted"]["accuracy"] == pytest.approx(float(((p == y) * w).sum() / w.sum()))
     assert len(out["weighted"]["confusion_matrix"]) == 3
     assert set(M.evaluate(p, y)) == {"unweighted"}
-    M.register_metric("error_rate", lambda p, t, w=None, **kw: 1 - F.accuracy(p, t, w, **kw))
-    out = M.evaluate(p, y, w, metrics=["error_rate"])
-    assert out["weighted"]["error_rate"] == pytest.approx(1 - float(F.accuracy(p, y, w)))
+    M.register_metric(
+        "error_rate", lambda p, t, w=None, **kw: 1 - F.accuracy(p, t, sample_weight=w, **kw)
+    )
+    out = M.evaluate(p, y, sample_weight=w, metrics=["error_rate"])
+    assert out["weighted"]["error_rate"] == pytest.approx(
+        1 - float(F.accuracy(p, y, sample_weight=w))
+    )
     with pytest.raises(ValueError, match="unknown metric name 'nope'"):
         M.evaluate(p, y, metrics=["nope"])
 
@@ -194,7 +207,7 @@ def test_report_table_renders():
 
     p, y = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2])
     rep = F.classification_report(
-        p, y, torch.tensor([1.0, 2.0, 1.0, 0.0]), target_names=["a", "b", "c"]
+        p, y, sample_weight=torch.tensor([1.0, 2.0, 1.0, 0.0]), target_names=["a", "b", "c"]
     )
     console = Console(record=True, width=120)
     console.print(M.report_table(rep, title="report"))

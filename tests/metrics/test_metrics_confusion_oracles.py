@@ -94,11 +94,11 @@ def test_multiclass_prf_equals_sklearn(name, zd, data):
     ours, ref, extra = SK_PRF[name]
     m = w > 0
     for avg in ("micro", "macro", "weighted"):
-        got = ours(t(scores), t(y), t(w), task="multiclass", num_classes=c, average=avg,
-                   zero_division=zd, **extra)  # fmt: skip
+        got = ours(t(scores), t(y), sample_weight=t(w), task="multiclass", num_classes=c,
+                   average=avg, zero_division=zd, **extra)  # fmt: skip
         want = ref(y[m], p[m], sample_weight=w[m], average=avg, zero_division=zd, **extra)
         np.testing.assert_allclose(float(got), want, **TOL, err_msg=avg)
-    got = ours(t(p), t(y), t(w), task="multiclass", num_classes=c, average="none",
+    got = ours(t(p), t(y), sample_weight=t(w), task="multiclass", num_classes=c, average="none",
                zero_division=zd, **extra)  # fmt: skip
     # labels=range(C) fixes scikit-learn's class set, so the whole vector compares, absent
     # classes (their zero_division value) included.
@@ -113,7 +113,7 @@ def test_binary_prf_equals_sklearn(name, data, zd):
     y, scores, p, w = data
     ours, ref, extra = SK_PRF[name]
     m = w > 0
-    got = ours(t(scores), t(y), t(w), task="binary", zero_division=zd, **extra)
+    got = ours(t(scores), t(y), sample_weight=t(w), task="binary", zero_division=zd, **extra)
     want = ref(y[m], p[m], sample_weight=w[m], zero_division=zd, labels=[0, 1], **extra)
     np.testing.assert_allclose(float(got), want, **TOL)
 
@@ -129,7 +129,7 @@ def test_multilabel_prf_equals_sklearn(name, data, zd):
     for avg in ("micro", "macro", "weighted", None):
         if avg == "weighted" and y[m].sum() == 0:
             continue  # no weighted support at all: scikit-learn's functions disagree there
-        got = ours(t(scores), t(y), t(w), task="multilabel", num_labels=nl,
+        got = ours(t(scores), t(y), sample_weight=t(w), task="multilabel", num_labels=nl,
                    average=avg, zero_division=zd, **extra)  # fmt: skip
         if avg == "macro":
             # DECISIONS §6: a label enters the macro average only when its weighted
@@ -151,20 +151,20 @@ def test_multiclass_accuracy_balanced_mcc_kappa_confmat(data):
     m = w > 0
     kw = {"task": "multiclass", "num_classes": c}
     np.testing.assert_allclose(
-        float(F.accuracy(t(scores), t(y), t(w), **kw)),
+        float(F.accuracy(t(scores), t(y), sample_weight=t(w), **kw)),
         skm.accuracy_score(y, p, sample_weight=w), **TOL,
     )  # fmt: skip
     for avg in ("macro", "weighted"):
         np.testing.assert_allclose(
-            float(F.accuracy(t(p), t(y), t(w), average=avg, **kw)),
+            float(F.accuracy(t(p), t(y), sample_weight=t(w), average=avg, **kw)),
             skm.recall_score(y[m], p[m], sample_weight=w[m], average=avg, zero_division=0), **TOL,
         )  # fmt: skip
     np.testing.assert_allclose(
-        float(F.balanced_accuracy(t(p), t(y), t(w), **kw)),
+        float(F.balanced_accuracy(t(p), t(y), sample_weight=t(w), **kw)),
         skm.balanced_accuracy_score(y[m], p[m], sample_weight=w[m]), **TOL,
     )  # fmt: skip
     np.testing.assert_allclose(
-        float(F.matthews_corrcoef(t(p), t(y), t(w), **kw)),
+        float(F.matthews_corrcoef(t(p), t(y), sample_weight=t(w), **kw)),
         skm.matthews_corrcoef(y[m], p[m], sample_weight=w[m]), **TOL,
     )  # fmt: skip
     for kappa_w in (None, "linear", "quadratic"):
@@ -173,13 +173,13 @@ def test_multiclass_accuracy_balanced_mcc_kappa_confmat(data):
                 y, p, labels=np.arange(c), weights=kappa_w, sample_weight=w
             )
         np.testing.assert_allclose(
-            float(F.cohen_kappa(t(p), t(y), t(w), weights=kappa_w, **kw)), want, **TOL
+            float(F.cohen_kappa(t(p), t(y), sample_weight=t(w), weights=kappa_w, **kw)), want, **TOL
         )
     for norm in (None, "true", "pred", "all"):
         with _quiet():
             want = skm.confusion_matrix(y, p, labels=np.arange(c), sample_weight=w, normalize=norm)
         np.testing.assert_allclose(
-            F.confusion_matrix(t(scores), t(y), t(w), normalize=norm, **kw).numpy(),
+            F.confusion_matrix(t(scores), t(y), sample_weight=t(w), normalize=norm, **kw).numpy(),
             np.nan_to_num(want), **TOL,
         )  # fmt: skip
 
@@ -203,7 +203,7 @@ def test_binary_accuracy_balanced_mcc_kappa_confmat(data):
     m = w > 0
     s = t(scores)
     np.testing.assert_allclose(
-        float(F.accuracy(s, t(y), t(w), task="binary")),
+        float(F.accuracy(s, t(y), sample_weight=t(w), task="binary")),
         skm.accuracy_score(y, p, sample_weight=w),
         **TOL,
     )
@@ -211,20 +211,22 @@ def test_binary_accuracy_balanced_mcc_kappa_confmat(data):
         want_bal = skm.balanced_accuracy_score(y[m], p[m], sample_weight=w[m])
         want_k = skm.cohen_kappa_score(y, p, labels=[0, 1], sample_weight=w)
     np.testing.assert_allclose(
-        float(F.balanced_accuracy(s, t(y), t(w), task="binary")), want_bal, **TOL
+        float(F.balanced_accuracy(s, t(y), sample_weight=t(w), task="binary")), want_bal, **TOL
     )
     np.testing.assert_allclose(
-        float(F.matthews_corrcoef(s, t(y), t(w), task="binary")),
+        float(F.matthews_corrcoef(s, t(y), sample_weight=t(w), task="binary")),
         skm.matthews_corrcoef(y[m], p[m], sample_weight=w[m]), **TOL,
     )  # fmt: skip
-    np.testing.assert_allclose(float(F.cohen_kappa(s, t(y), t(w), task="binary")), want_k, **TOL)
     np.testing.assert_allclose(
-        F.confusion_matrix(s, t(y), t(w), task="binary").numpy(),
+        float(F.cohen_kappa(s, t(y), sample_weight=t(w), task="binary")), want_k, **TOL
+    )
+    np.testing.assert_allclose(
+        F.confusion_matrix(s, t(y), sample_weight=t(w), task="binary").numpy(),
         skm.confusion_matrix(y, p, labels=[0, 1], sample_weight=w), **TOL,
     )  # fmt: skip
     # specificity = recall of the negative class
     np.testing.assert_allclose(
-        float(F.specificity(s, t(y), t(w), task="binary")),
+        float(F.specificity(s, t(y), sample_weight=t(w), task="binary")),
         skm.recall_score(1 - y[m], 1 - p[m], sample_weight=w[m], zero_division=0), **TOL,
     )  # fmt: skip
 
@@ -237,25 +239,28 @@ def test_multilabel_accuracy_mcc_confmat(data):
     kw = {"task": "multilabel", "num_labels": nl}
     s = t(scores)
     np.testing.assert_allclose(
-        float(F.accuracy(s, t(y), t(w), **kw)), 1 - skm.hamming_loss(y, p, sample_weight=w), **TOL
+        float(F.accuracy(s, t(y), sample_weight=t(w), **kw)),
+        1 - skm.hamming_loss(y, p, sample_weight=w), **TOL,
     )  # fmt: skip
     per = [skm.accuracy_score(y[:, j], p[:, j], sample_weight=w) for j in range(nl)]
-    np.testing.assert_allclose(F.accuracy(s, t(y), t(w), average="none", **kw).numpy(), per, **TOL)
+    np.testing.assert_allclose(
+        F.accuracy(s, t(y), sample_weight=t(w), average="none", **kw).numpy(), per, **TOL
+    )
     # Macro: only labels with weighted tp + fp + fn > 0 (DECISIONS §6), i.e. true or predicted
     # in a row of positive weight.
     present = ((y[w > 0] + p[w > 0]).sum(0) > 0) if (w > 0).any() else np.zeros(nl, bool)
     want_macro = np.mean(np.asarray(per)[present]) if present.any() else 0.0
     np.testing.assert_allclose(
-        float(F.accuracy(s, t(y), t(w), average="macro", **kw)), want_macro, **TOL
+        float(F.accuracy(s, t(y), sample_weight=t(w), average="macro", **kw)), want_macro, **TOL
     )
     m = w > 0
     wl = np.repeat(w[m], nl)
     np.testing.assert_allclose(
-        float(F.matthews_corrcoef(s, t(y), t(w), **kw)),
+        float(F.matthews_corrcoef(s, t(y), sample_weight=t(w), **kw)),
         skm.matthews_corrcoef(y[m].ravel(), p[m].ravel(), sample_weight=wl), **TOL,
     )  # fmt: skip
     np.testing.assert_allclose(
-        F.confusion_matrix(s, t(y), t(w), **kw).numpy(),
+        F.confusion_matrix(s, t(y), sample_weight=t(w), **kw).numpy(),
         skm.multilabel_confusion_matrix(y, p, sample_weight=w), **TOL,
     )  # fmt: skip
 
@@ -293,15 +298,17 @@ def test_specificity_and_geometric_mean(data):
     brute = _brute_specificity_gmean(y[m], p[m], w[m], c)
     for avg, (spe, gm) in brute.items():
         np.testing.assert_allclose(
-            float(F.specificity(t(p), t(y), t(w), average=avg, **kw)), spe, **TOL
+            float(F.specificity(t(p), t(y), sample_weight=t(w), average=avg, **kw)), spe, **TOL
         )
         np.testing.assert_allclose(
-            float(F.geometric_mean(t(p), t(y), t(w), average=avg, **kw)), gm, **TOL
+            float(F.geometric_mean(t(p), t(y), sample_weight=t(w), average=avg, **kw)), gm, **TOL
         )
     # imbalanced-learn itself: weighted for average="multiclass", unit weights otherwise
     with _quiet():
         want = geometric_mean_score(y[m], p[m], sample_weight=w[m], average="multiclass")
-    np.testing.assert_allclose(float(F.geometric_mean(t(p), t(y), t(w), **kw)), want, **TOL)
+    np.testing.assert_allclose(
+        float(F.geometric_mean(t(p), t(y), sample_weight=t(w), **kw)), want, **TOL
+    )
     for avg in ("macro", "weighted", "micro"):
         with _quiet():
             want = geometric_mean_score(y, p, average=avg)
@@ -320,7 +327,9 @@ def test_binary_geometric_mean(data):
     tpr = tp / (tp + fn) if tp + fn > 0 else 0.0
     tnr = tn / (tn + fp) if tn + fp > 0 else 0.0
     np.testing.assert_allclose(
-        float(F.geometric_mean(t(scores), t(y), t(w), task="binary")), np.sqrt(tpr * tnr), **TOL
+        float(F.geometric_mean(t(scores), t(y), sample_weight=t(w), task="binary")),
+        np.sqrt(tpr * tnr),
+        **TOL,
     )
     with _quiet():
         want = geometric_mean_score(y, p, average="binary")
@@ -336,7 +345,7 @@ def test_top_k_accuracy_equals_sklearn(seed, n, k):
     y = rng.integers(0, c, n)
     w = rng.random(n) * (rng.random(n) > 0.3)
     assume(w.sum() > 0)
-    got = F.accuracy(t(scores), t(y), t(w), task="multiclass", num_classes=c, top_k=k)
+    got = F.accuracy(t(scores), t(y), sample_weight=t(w), task="multiclass", num_classes=c, top_k=k)
     want = skm.top_k_accuracy_score(y, scores, k=k, labels=np.arange(c), sample_weight=w)
     np.testing.assert_allclose(float(got), want, **TOL)
     # macro: per-class weighted hit rate over the classes with tp + fp + fn > 0
@@ -349,7 +358,13 @@ def test_top_k_accuracy_equals_sklearn(seed, n, k):
         if sup + fp > 0:
             rates.append(w[(y == cl) & hit].sum() / sup if sup > 0 else 0.0)
     got = F.accuracy(
-        t(scores), t(y), t(w), task="multiclass", num_classes=c, top_k=k, average="macro"
+        t(scores),
+        t(y),
+        sample_weight=t(w),
+        task="multiclass",
+        num_classes=c,
+        top_k=k,
+        average="macro",
     )
     np.testing.assert_allclose(float(got), np.mean(rates), **TOL)
 
@@ -368,7 +383,7 @@ def test_top_k_ties_go_to_the_lower_index():
 def test_classification_report_equals_sklearn(data):
     y, _scores, p, w, c = data
     m = w > 0
-    ours = F.classification_report(t(p), t(y), t(w), task="multiclass", num_classes=c)
+    ours = F.classification_report(t(p), t(y), sample_weight=t(w), task="multiclass", num_classes=c)
     with _quiet():
         ref = skm.classification_report(
             y[m], p[m], sample_weight=w[m], output_dict=True, zero_division=0
@@ -412,18 +427,20 @@ def test_dense_per_pixel_weights_equal_flattened_sklearn(seed, n):
     yf, pf, wf = y.ravel()[m], p.ravel()[m], wmap.ravel()[m]
     for avg in ("micro", "macro", "weighted"):
         got = F.jaccard_index(
-            t(logits), t(y), t(wmap), task="multiclass", num_classes=c, average=avg
+            t(logits), t(y), sample_weight=t(wmap), task="multiclass", num_classes=c, average=avg
         )
         np.testing.assert_allclose(
             float(got), skm.jaccard_score(yf, pf, sample_weight=wf, average=avg), **TOL
         )
-        got = F.dice_score(t(logits), t(y), t(wmap), task="multiclass", num_classes=c, average=avg)
+        got = F.dice_score(
+            t(logits), t(y), sample_weight=t(wmap), task="multiclass", num_classes=c, average=avg
+        )
         np.testing.assert_allclose(
             float(got), skm.f1_score(yf, pf, sample_weight=wf, average=avg), **TOL
         )
     # an (N,) weight covers every pixel of its sample
     ws = rng.random(n)
-    got = F.jaccard_index(t(logits), t(y), t(ws), task="multiclass", num_classes=c)
+    got = F.jaccard_index(t(logits), t(y), sample_weight=t(ws), task="multiclass", num_classes=c)
     full = np.broadcast_to(ws[:, None, None], y.shape).ravel()
     mm = full > 0
     np.testing.assert_allclose(

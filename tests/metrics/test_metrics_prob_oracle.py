@@ -62,29 +62,31 @@ def _nan_ok(fn, *args, **kwargs):
 @given(binary_data())
 def test_binary_log_loss_and_brier_equal_sklearn(data):
     s, y, w = data
-    args = (torch.tensor(s), torch.tensor(y), torch.tensor(w))
+    args = (torch.tensor(s), torch.tensor(y))
+    kw = {"sample_weight": torch.tensor(w)}
     if w.sum() == 0:
-        assert torch.isnan(_nan_ok(log_loss, *args, task="binary"))
-        assert torch.isnan(_nan_ok(brier_score, *args, task="binary"))
+        assert torch.isnan(_nan_ok(log_loss, *args, **kw, task="binary"))
+        assert torch.isnan(_nan_ok(brier_score, *args, **kw, task="binary"))
         return
     ref = sk_log_loss(y, s, sample_weight=w, labels=[0, 1])
-    assert log_loss(*args, task="binary").item() == pytest.approx(ref, abs=TOL)
+    assert log_loss(*args, **kw, task="binary").item() == pytest.approx(ref, abs=TOL)
     ref = brier_score_loss(y, s, sample_weight=w, labels=[0, 1])
-    assert brier_score(*args, task="binary").item() == pytest.approx(ref, abs=TOL)
+    assert brier_score(*args, **kw, task="binary").item() == pytest.approx(ref, abs=TOL)
 
 
 @settings(max_examples=80, deadline=None)
 @given(multiclass_data())
 def test_multiclass_log_loss_and_brier_equal_sklearn(data):
     P, y, w = data
-    args = (torch.tensor(P), torch.tensor(y), torch.tensor(w))
+    args = (torch.tensor(P), torch.tensor(y))
+    kw = {"sample_weight": torch.tensor(w)}
     if w.sum() == 0:
-        assert torch.isnan(_nan_ok(log_loss, *args))
+        assert torch.isnan(_nan_ok(log_loss, *args, **kw))
         return
     ref = sk_log_loss(y, P, sample_weight=w, labels=np.arange(4))
-    assert log_loss(*args).item() == pytest.approx(ref, abs=TOL)
+    assert log_loss(*args, **kw).item() == pytest.approx(ref, abs=TOL)
     ref = brier_score_loss(y, P, sample_weight=w, labels=np.arange(4), scale_by_half=False)
-    assert brier_score(*args).item() == pytest.approx(ref, abs=TOL)
+    assert brier_score(*args, **kw).item() == pytest.approx(ref, abs=TOL)
 
 
 def test_float32_clips_at_float32_eps_and_logits():
@@ -110,7 +112,7 @@ def test_multilabel_and_dense_are_elementwise():
     w = torch.rand(5, 4, generator=g, dtype=torch.float64)  # per pixel, skipping the label axis
     full = w.unsqueeze(1).expand(5, 3, 4)
     ref = sk_log_loss(y.reshape(-1).numpy(), p.reshape(-1).numpy(), sample_weight=full.reshape(-1))
-    ours = log_loss(p, y, w, task="multilabel", num_labels=3)
+    ours = log_loss(p, y, sample_weight=w, task="multilabel", num_labels=3)
     assert ours.item() == pytest.approx(ref, abs=TOL)
 
 
@@ -232,7 +234,9 @@ def test_at_k_arguments():
     with pytest.raises(ValueError, match="k must be a positive integer"):
         PrecisionAtK(0)
     with pytest.raises(ValueError, match="sample_weight"):
-        recall_at_k(P, Y, torch.ones(4, 3), k=1)  # per-label weights make no sense here
+        recall_at_k(
+            P, Y, sample_weight=torch.ones(4, 3), k=1
+        )  # per-label weights make no sense here
 
 
 @pytest.mark.parametrize("cls", [LogLoss, BrierScore, CalibrationError])

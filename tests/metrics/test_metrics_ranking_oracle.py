@@ -99,7 +99,10 @@ def test_undefined_binary_auroc_is_nan_with_warning():
     assert torch.isnan(out)
     with pytest.warns(UserWarning, match="undefined"):
         out = auroc(
-            torch.tensor([0.2, 0.7]), torch.tensor([1, 0]), torch.tensor([1.0, 0.0]), task="binary"
+            torch.tensor([0.2, 0.7]),
+            torch.tensor([1, 0]),
+            sample_weight=torch.tensor([1.0, 0.0]),
+            task="binary",
         )
     assert torch.isnan(out)
 
@@ -110,10 +113,12 @@ def test_float32_scores_and_large_input_equal_sklearn():
     s = np.round(g.random(n), 3).astype(np.float32)  # ties
     y = (g.random(n) < 0.3).astype(np.int64)
     w = g.random(n) * (g.random(n) > 0.1)
-    ours = auroc(torch.from_numpy(s), torch.from_numpy(y), torch.from_numpy(w), task="binary")
+    ours = auroc(
+        torch.from_numpy(s), torch.from_numpy(y), sample_weight=torch.from_numpy(w), task="binary"
+    )
     assert ours.item() == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=TOL)
     ours = average_precision(
-        torch.from_numpy(s), torch.from_numpy(y), torch.from_numpy(w), task="binary"
+        torch.from_numpy(s), torch.from_numpy(y), sample_weight=torch.from_numpy(w), task="binary"
     )
     assert ours.item() == pytest.approx(average_precision_score(y, s, sample_weight=w), abs=TOL)
 
@@ -124,8 +129,9 @@ def test_binned_auroc_converges_to_exact():
     y = (g.random(n) < 0.4).astype(np.int64)
     s = g.beta(2 + 2 * y, 3)
     w = g.random(n)
-    args = (torch.tensor(s), torch.tensor(y), torch.tensor(w))
-    exact = auroc(*args, task="binary").item()
+    args = (torch.tensor(s), torch.tensor(y))
+    kw = {"sample_weight": torch.tensor(w), "task": "binary"}
+    exact = auroc(*args, **kw).item()
     P, Q = w[y == 1].sum(), w[y == 0].sum()
     bounds = []
     for k in (11, 101, 1001):
@@ -135,14 +141,14 @@ def test_binned_auroc_converges_to_exact():
         wp = np.bincount(b, w * y, minlength=k + 1)
         wn = np.bincount(b, w * (1 - y), minlength=k + 1)
         bound = (wp * wn).sum() / (2 * P * Q)
-        err = abs(auroc(*args, task="binary", thresholds=k).item() - exact)
+        err = abs(auroc(*args, **kw, thresholds=k).item() - exact)
         assert err <= bound + 1e-12
         bounds.append(bound)
     assert bounds[0] > bounds[1] > bounds[2]
     assert bounds[2] < 1e-3
     # thresholds given as a sequence: the grid of 11 values
-    seq = auroc(*args, task="binary", thresholds=np.linspace(0, 1, 11)).item()
-    assert seq == pytest.approx(auroc(*args, task="binary", thresholds=11).item(), abs=1e-12)
+    seq = auroc(*args, **kw, thresholds=np.linspace(0, 1, 11)).item()
+    assert seq == pytest.approx(auroc(*args, **kw, thresholds=11).item(), abs=1e-12)
 
 
 def test_binned_memory_is_fixed():
@@ -213,10 +219,12 @@ def test_multiclass_ovr_equals_sklearn_multiclass_call(average):
     y = g.integers(0, c, n)
     w = g.random(n) * 3
     ref = roc_auc_score(y, P, multi_class="ovr", average=average, sample_weight=w)
-    ours = auroc(torch.tensor(P), torch.tensor(y), torch.tensor(w), average=average)
+    ours = auroc(torch.tensor(P), torch.tensor(y), sample_weight=torch.tensor(w), average=average)
     assert ours.item() == pytest.approx(ref, abs=TOL)
     ref = average_precision_score(np.eye(c)[y], P, average=average, sample_weight=w)
-    ours = average_precision(torch.tensor(P), torch.tensor(y), torch.tensor(w), average=average)
+    ours = average_precision(
+        torch.tensor(P), torch.tensor(y), sample_weight=torch.tensor(w), average=average
+    )
     assert ours.item() == pytest.approx(ref, abs=TOL)
 
 
@@ -227,7 +235,7 @@ def test_multiclass_from_logits_and_dense_inputs():
     w = torch.rand(6, 4, 5, generator=g, dtype=torch.float64)
     P = torch.softmax(logits, 1).movedim(1, -1).reshape(-1, 3).numpy()
     ref = roc_auc_score(y.reshape(-1).numpy(), P, multi_class="ovr", sample_weight=w.reshape(-1))
-    ours = auroc(logits, y, w, task="multiclass", num_classes=3, from_logits=True)
+    ours = auroc(logits, y, sample_weight=w, task="multiclass", num_classes=3, from_logits=True)
     assert ours.item() == pytest.approx(ref, abs=TOL)
 
 
@@ -290,18 +298,20 @@ def test_ovo_class_only_weights_leave_macro_unchanged():
     P, y = torch.tensor(g.dirichlet(np.ones(c), n)), torch.tensor(g.integers(0, c, n))
     cw = torch.tensor([0.2, 5.0, 1.5], dtype=torch.float64)
     plain = auroc(P, y, multi_class="ovo")
-    torch.testing.assert_close(auroc(P, y, cw[y], multi_class="ovo"), plain)
+    torch.testing.assert_close(auroc(P, y, sample_weight=cw[y], multi_class="ovo"), plain)
     # one-vs-rest: the "rest" mixes classes of different weight, so the value moves
-    assert abs(auroc(P, y, cw[y]).item() - auroc(P, y).item()) > 1e-4
+    assert abs(auroc(P, y, sample_weight=cw[y]).item() - auroc(P, y).item()) > 1e-4
     binary_s, binary_y = P[:, 1], (y == 1).long()
     torch.testing.assert_close(
-        auroc(binary_s, binary_y, torch.where(binary_y == 1, 4.0, 0.3), task="binary"),
+        auroc(
+            binary_s, binary_y, sample_weight=torch.where(binary_y == 1, 4.0, 0.3), task="binary"
+        ),
         auroc(binary_s, binary_y, task="binary"),
     )
     # AP does change under class-only weights
     ap_plain = average_precision(binary_s, binary_y, task="binary")
     ap_cw = average_precision(
-        binary_s, binary_y, torch.where(binary_y == 1, 4.0, 0.3), task="binary"
+        binary_s, binary_y, sample_weight=torch.where(binary_y == 1, 4.0, 0.3), task="binary"
     )
     assert abs(ap_plain.item() - ap_cw.item()) > 1e-3
 
@@ -408,7 +418,7 @@ def test_bad_arguments_raise():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
 def test_sort_keys_order_any_reals_and_merge_signed_zeros(dtype):
-    from weightwise.metrics._ranking import _descending_keys
+    from weightwise.metrics.functional._curves import descending_keys as _descending_keys
 
     vals = [-np.inf, -2.0, -1.0, -1e-30, -0.0, 0.0, 1e-30, 0.25, 1.0, 3.0, np.inf]
     for sign in (1.0, -1.0):  # with and without negative values present
@@ -449,7 +459,9 @@ def test_multilabel_per_label_weights_stream_like_one_call():
             m = cls("multilabel", num_labels=4, average="weighted", thresholds=thresholds)
             for lo, hi in [(0, 7), (7, 8), (8, 30)]:
                 m.update(P[lo:hi], Y[lo:hi], W[lo:hi])
-            one = fn(P, Y, W, task="multilabel", average="weighted", thresholds=thresholds)
+            one = fn(
+                P, Y, sample_weight=W, task="multilabel", average="weighted", thresholds=thresholds
+            )
             torch.testing.assert_close(m.compute(), one, rtol=1e-12, atol=1e-12)
 
 
@@ -460,7 +472,9 @@ def test_from_logits_ranks_logits_without_saturation_ties():
     assert torch.sigmoid(z)[0] == torch.sigmoid(z)[1]  # saturated in float32
     for fn, skfn in [(auroc, roc_auc_score), (average_precision, average_precision_score)]:
         ref = skfn(y.numpy(), z.numpy(), sample_weight=w.numpy())  # ranking the logits
-        assert fn(z, y, w, task="binary", from_logits=True).item() == pytest.approx(ref, abs=TOL)
+        assert fn(z, y, sample_weight=w, task="binary", from_logits=True).item() == pytest.approx(
+            ref, abs=TOL
+        )
         m = (AUROC if fn is auroc else AveragePrecision)("binary", from_logits=True)
         m.update(z, y, w)
         assert m.compute().item() == pytest.approx(ref, abs=TOL)

@@ -6,38 +6,41 @@ weight equals removal, and scaling every weight leaves ratio metrics unchanged. 
 float64 sums synchronised across DDP ranks by addition, so weight-0 padding from a distributed
 evaluation sampler gives the exact single-process value. Functional twins live in
 :mod:`weightwise.metrics.functional`; :func:`evaluate` computes several at once.
+
+Layout: the pure functions are in :mod:`weightwise.metrics.functional` (which never imports
+torchmetrics); the ``Metric`` classes in ``_confusion``, ``_ranking`` and ``_probabilistic``
+are imported on first access (PEP 562), so ``import weightwise.metrics`` and the functional
+metrics do not pay for torchmetrics' import.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import functional
-from ._classification import (
-    Accuracy,
-    BalancedAccuracy,
-    ClassificationReport,
-    CohenKappa,
-    ConfusionMatrix,
-    DiceScore,
-    F1Score,
-    FBetaScore,
-    GeometricMean,
-    JaccardIndex,
-    MatthewsCorrCoef,
-    Precision,
-    Recall,
-    Specificity,
-    report_table,
-)
 from ._evaluate import evaluate, register_metric
-from ._ranking_metrics import (
-    AUROC,
-    AveragePrecision,
-    BrierScore,
-    CalibrationError,
-    LogLoss,
-    PrecisionAtK,
-    RecallAtK,
-)
+from ._report import report_table
+
+if TYPE_CHECKING:
+    from ._confusion import (
+        Accuracy,
+        BalancedAccuracy,
+        ClassificationReport,
+        CohenKappa,
+        ConfusionMatrix,
+        DiceScore,
+        F1Score,
+        FBetaScore,
+        GeometricMean,
+        JaccardIndex,
+        MatthewsCorrCoef,
+        Precision,
+        Recall,
+        Specificity,
+    )
+    from ._probabilistic import BrierScore, CalibrationError, LogLoss
+    from ._ranking import AUROC, AveragePrecision, PrecisionAtK, RecallAtK
 
 __all__ = [
     "AUROC",
@@ -66,3 +69,42 @@ __all__ = [
     "register_metric",
     "report_table",
 ]
+
+#: Where each lazily imported ``Metric`` class lives.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "Accuracy",
+            "BalancedAccuracy",
+            "ClassificationReport",
+            "CohenKappa",
+            "ConfusionMatrix",
+            "DiceScore",
+            "F1Score",
+            "FBetaScore",
+            "GeometricMean",
+            "JaccardIndex",
+            "MatthewsCorrCoef",
+            "Precision",
+            "Recall",
+            "Specificity",
+        ),
+        "._confusion",
+    ),
+    **dict.fromkeys(("BrierScore", "CalibrationError", "LogLoss"), "._probabilistic"),
+    **dict.fromkeys(("AUROC", "AveragePrecision", "PrecisionAtK", "RecallAtK"), "._ranking"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a ``Metric`` class (and torchmetrics) on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from ._functional_confusion import resolve_task
+from .functional._inputs import resolve_task
+from .functional._keyword import keyword_sample_weight
 
 __all__ = ["evaluate", "register_metric"]
 
@@ -26,9 +27,10 @@ _DEFAULTS: dict[str, tuple[str, ...]] = {
 
 
 def register_metric(name: str, fn: Callable[..., Any]) -> None:
-    """Make ``fn(preds, target, sample_weight=None, **options)`` available to :func:`evaluate`
-    as ``name``. Every public function of :mod:`weightwise.metrics.functional` is available by
-    its name without registering."""
+    """Make ``fn(preds, target, *, sample_weight=None, **options)`` available to
+    :func:`evaluate` as ``name``. Every public function of :mod:`weightwise.metrics.functional`
+    is available by its name without registering. A ``fn`` without a ``sample_weight``
+    parameter gets the weight as its third positional argument."""
     if not callable(fn):
         raise ValueError(f"fn must be callable; got {type(fn).__name__}")
     _CUSTOM[str(name)] = fn
@@ -62,11 +64,12 @@ def _to_python(value: Any) -> Any:
     return value
 
 
+@keyword_sample_weight
 def evaluate(
     preds: Any,
     target: Any,
-    sample_weight: Any = None,
     *,
+    sample_weight: Any = None,
     metrics: Sequence[str] | Mapping[str, Callable[..., Any]] | None = None,
     task: str | None = None,
     num_classes: int | None = None,
@@ -76,14 +79,20 @@ def evaluate(
     """Compute several metrics on one evaluation set.
 
     Args:
-        preds, target, sample_weight: as for every metric in
-            :mod:`weightwise.metrics.functional`.
+        preds: as for every metric in :mod:`weightwise.metrics.functional`.
+        target: as for every metric in :mod:`weightwise.metrics.functional`.
+        sample_weight: keyword-only (a positional one still works for one release, with a
+            ``FutureWarning``); as for every metric in :mod:`weightwise.metrics.functional`.
         metrics: metric names (any public function of :mod:`weightwise.metrics.functional`,
             or a name given to :func:`register_metric`), or a mapping from a display name to a
-            callable ``fn(preds, target, sample_weight, **options)``. ``None`` picks accuracy,
-            balanced accuracy, precision, recall, F1 and MCC (multilabel: accuracy, precision,
-            recall, F1).
-        task, num_classes, num_labels: inferred from the inputs when ``None``.
+            callable ``fn(preds, target, *, sample_weight, **options)`` (or
+            ``fn(preds, target, w, **options)`` when it has no ``sample_weight`` parameter).
+            ``None`` picks accuracy, balanced accuracy, precision, recall, F1 and MCC
+            (multilabel: accuracy, precision, recall, F1).
+        task: inferred from the inputs when ``None``.
+        num_classes: inferred from the inputs when ``None`` (see
+            :func:`weightwise.metrics.functional.accuracy`).
+        num_labels: inferred from the inputs when ``None``.
         options: keyword options (``average=``, ``threshold=``, ``from_logits=``...) passed to
             each metric whose signature accepts them; the others do not see them.
 
@@ -96,7 +105,8 @@ def evaluate(
         >>> import torch
         >>> from weightwise.metrics import evaluate
         >>> p, y = torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2])
-        >>> out = evaluate(p, y, torch.tensor([1.0, 1.0, 2.0, 0.0]), metrics=["accuracy"])
+        >>> w = torch.tensor([1.0, 1.0, 2.0, 0.0])
+        >>> out = evaluate(p, y, sample_weight=w, metrics=["accuracy"])
         >>> out["weighted"]["accuracy"], out["unweighted"]["accuracy"]
         (0.5, 0.75)
     """
@@ -120,6 +130,10 @@ def evaluate(
         for name, fn in chosen.items():
             accepted, var_kw = _accepts(fn)
             kwargs = {k: v for k, v in common.items() if var_kw or k in accepted}
-            values[name] = _to_python(fn(preds, target, weight, **kwargs))
+            if "sample_weight" in accepted:
+                result = fn(preds, target, sample_weight=weight, **kwargs)
+            else:
+                result = fn(preds, target, weight, **kwargs)
+            values[name] = _to_python(result)
         out[label] = values
     return out

@@ -1,319 +1,173 @@
-"""Weighted probabilistic metrics: log loss, Brier score and calibration error (pure functions).
+"""Stateful probabilistic metrics: thin torchmetrics ``Metric`` subclasses.
 
-Each metric is a ratio of float64 sums, so a batch's state is a small vector and merging
-batches or DDP ranks is addition. The functional twins and the stateful metrics in
-:mod:`weightwise.metrics._ranking_metrics` call the same ``*_update`` and ``*_compute`` steps.
-
-Inputs follow DECISIONS §6: probabilities (binary/multilabel ``(N, d...)`` in ``[0, 1]``,
-multiclass ``(N, C, d...)`` rows summing to 1), or logits with ``from_logits=True``. Multilabel
-inputs are scored elementwise: every (sample, label) pair is one binary prediction.
+:class:`LogLoss`, :class:`BrierScore` and :class:`CalibrationError` keep float64 sums
+(``dist_reduce_fx="sum"``): a sum of per-sample terms, so streaming over uneven batches equals
+one call on the concatenation, and weight-0 padding from a distributed evaluation sampler
+changes nothing. ``update`` and ``compute`` call the steps of the functional twins in
+:mod:`weightwise.metrics.functional`.
 """
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from ._inputs import format_scores
-from ._ranking import _resolve
+from ._base import TaskMetric
+from .functional import _probabilistic as prob
+from .functional._inputs import check_calibration_args
 
-__all__ = ["brier_score", "calibration_error", "log_loss"]
+__all__ = ["BrierScore", "CalibrationError", "LogLoss"]
 
 _F64 = torch.float64
-NORMS: tuple[str, ...] = ("l1", "l2", "max")
 
 
-def _format(
-    preds: Any,
-    target: Any,
-    sample_weight: Any,
-    *,
-    task: str,
-    num_classes: int | None,
-    num_labels: int | None,
-    from_logits: bool,
-    ignore_index: int | None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Flat scores, targets and float64 weights (ones when none); multilabel flattened to
-    elements."""
-    f = format_scores(
-        preds,
-        target,
-        sample_weight,
-        task=task,
-        num_classes=num_classes,
-        num_labels=num_labels,
-        from_logits=from_logits,
-        ignore_index=ignore_index,
-    )
-    w = f.weight
-    if w is None:
-        w = torch.ones(f.target.shape, dtype=_F64, device=f.target.device)
-    if task == "multilabel":
-        return f.preds.reshape(-1), f.target.reshape(-1), w.reshape(-1)
-    return f.preds, f.target, w
+class _Probabilistic(TaskMetric):
+    """Shared state handling for :class:`LogLoss` and :class:`BrierScore`: ``[Σ w·L, Σ w]``."""
 
+    higher_is_better: bool | None = False
+    #: The functional update step, ``(task, preds, target, weight) -> [Σ w·L, Σ w]``.
+    _update: prob.LossUpdate
+    #: The metric's name in the zero-weight warning.
+    _what: ClassVar[str]
+    total: Tensor
 
-def _ratio(total: Tensor, what: str) -> Tensor:
-    """``Σ w·L / Σ w``; ``nan`` with a warning when the total weight is 0."""
-    if not bool(total[1] > 0):
-        warnings.warn(
-            f"{what} is undefined: the total sample weight is 0; returning nan",
-            UserWarning,
-            stacklevel=3,
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._set_task(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
         )
-        return torch.tensor(float("nan"), dtype=_F64, device=total.device)
-    return total[0] / total[1]
+        self.add_state("total", default=torch.zeros(2, dtype=_F64), dist_reduce_fx="sum")
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's weighted sums."""
+        p, t, w = prob.format_probabilistic(preds, target, sample_weight, **self._format_options())
+        self.total += type(self)._update(self.task, p, t, w).to(self.total.device)
+
+    def compute(self) -> Tensor:
+        """``Σ w·L / Σ w`` (``nan`` with a warning when no weight was seen)."""
+        return prob.loss_ratio(self.total, self._what)
 
 
-# ----------------------------------------------------------------------------------------------
-# log loss and Brier score
-# ----------------------------------------------------------------------------------------------
+class LogLoss(_Probabilistic):
+    """Weighted log loss, streaming; equals ``sklearn.metrics.log_loss(sample_weight=...)``.
 
-
-def log_loss_update(task: str, preds: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-    """``[Σ w·L, Σ w]`` in float64 for one batch of formatted inputs.
-
-    Probabilities are clipped to ``[eps, 1 − eps]`` with ``eps = finfo(preds.dtype).eps`` and
-    rows are not renormalised (scikit-learn >= 1.5). Binary: the negative class's probability
-    ``1 − p`` is formed in the input dtype and clipped on its own, as scikit-learn does.
-    """
-    eps = torch.finfo(preds.dtype).eps
-    if task == "multiclass":
-        p = preds.gather(1, target.unsqueeze(1)).squeeze(1)
-        loss = -torch.log(p.clamp(eps, 1 - eps).to(_F64))
-    else:
-        pos = torch.log(preds.clamp(eps, 1 - eps).to(_F64))
-        neg = torch.log((1 - preds).clamp(eps, 1 - eps).to(_F64))
-        loss = -torch.where(target.bool(), pos, neg)
-    w = weight.to(_F64)
-    return torch.stack([(w * loss).sum(), w.sum()])
-
-
-def brier_score_update(task: str, preds: Tensor, target: Tensor, weight: Tensor) -> Tensor:
-    """``[Σ w·B, Σ w]`` in float64: binary ``B = (p − t)²``; multiclass
-    ``B = Σ_c (p_c − [t = c])²`` (range ``[0, 2]``)."""
-    p = preds.to(_F64)
-    if task == "multiclass":
-        onehot = torch.nn.functional.one_hot(target, p.shape[1]).to(_F64)
-        score = ((p - onehot) ** 2).sum(1)
-    else:
-        score = (p - target.to(_F64)) ** 2
-    w = weight.to(_F64)
-    return torch.stack([(w * score).sum(), w.sum()])
-
-
-def _loss_metric(
-    kind: str,
-    preds: Any,
-    target: Any,
-    sample_weight: Any,
-    *,
-    task: str | None,
-    num_classes: int | None,
-    num_labels: int | None,
-    from_logits: bool,
-    ignore_index: int | None,
-) -> Tensor:
-    task, num_classes, num_labels = _resolve(preds, target, task, num_classes, num_labels)
-    p, t, w = _format(
-        preds,
-        target,
-        sample_weight,
-        task=task,
-        num_classes=num_classes,
-        num_labels=num_labels,
-        from_logits=from_logits,
-        ignore_index=ignore_index,
-    )
-    if kind == "log_loss":
-        return _ratio(log_loss_update(task, p, t, w), "log loss")
-    return _ratio(brier_score_update(task, p, t, w), "Brier score")
-
-
-def log_loss(
-    preds: Any,
-    target: Any,
-    sample_weight: Any = None,
-    *,
-    task: str | None = None,
-    num_classes: int | None = None,
-    num_labels: int | None = None,
-    from_logits: bool = False,
-    ignore_index: int | None = None,
-) -> Tensor:
-    """Weighted log loss ``Σ w·(−log p_y) / Σ w``; equals ``sklearn.metrics.log_loss``.
-
-    Probabilities are clipped to ``[eps, 1 − eps]``, ``eps = finfo(preds.dtype).eps``, and rows
-    are not renormalised (scikit-learn >= 1.5). Binary ``preds`` are the positive class's
-    probability; multiclass ``preds`` are ``(N, C, d...)``; multilabel inputs are scored per
-    (sample, label) element. With ``from_logits=True`` a sigmoid or softmax is applied first
-    (then the same clipping).
-
-    **Class-only weights do change log loss** (it is a weighted mean over samples of different
-    classes). A total weight of 0 gives ``nan`` with a warning.
+    Clips probabilities at ``finfo(preds.dtype).eps`` and does not renormalise rows. See
+    :func:`weightwise.metrics.functional.log_loss`. **Class-only weights do change it.**
 
     Args:
-        preds: probabilities (or logits with ``from_logits``).
-        target: 0/1 targets (binary, multilabel) or class indices (multiclass).
-        sample_weight: ``None``, a scalar, ``(N,)``, a per-pixel map ``(N, d...)``, ``(N, L)``
-            (multilabel) or the full grid; finite and non-negative.
-        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (inferred when ``None``).
-        num_classes: number of classes (multiclass; default ``preds.shape[1]``).
-        num_labels: number of labels (multilabel; default ``preds.shape[1]``).
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (scored per element).
+        num_classes: number of classes (multiclass, required).
+        num_labels: number of labels (multilabel, required).
         from_logits: apply a sigmoid (binary, multilabel) or softmax (multiclass) first.
         ignore_index: target value whose elements are left out (weight 0).
+        kwargs: passed to :class:`torchmetrics.Metric`.
 
     Example:
         >>> import torch
-        >>> log_loss(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]), task="binary")
+        >>> m = LogLoss("binary")
+        >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))
+        >>> m.compute()
         tensor(0.1643, dtype=torch.float64)
     """
-    return _loss_metric(
-        "log_loss", preds, target, sample_weight, task=task, num_classes=num_classes,
-        num_labels=num_labels, from_logits=from_logits, ignore_index=ignore_index,
-    )  # fmt: skip
+
+    _update = staticmethod(prob.log_loss_update)
+    _what = "log loss"
 
 
-def brier_score(
-    preds: Any,
-    target: Any,
-    sample_weight: Any = None,
-    *,
-    task: str | None = None,
-    num_classes: int | None = None,
-    num_labels: int | None = None,
-    from_logits: bool = False,
-    ignore_index: int | None = None,
-) -> Tensor:
-    """Weighted Brier score; equals ``sklearn.metrics.brier_score_loss``.
+class BrierScore(_Probabilistic):
+    """Weighted Brier score, streaming; equals ``sklearn.metrics.brier_score_loss``.
 
-    Binary (and each multilabel element): ``(p − t)²``. Multiclass: ``Σ_c (p_c − [y = c])²``,
-    range ``[0, 2]`` (scikit-learn's ``scale_by_half=False``). Weighted mean over elements:
-    ``Σ w·B / Σ w``. **Class-only weights do change it.** Arguments are those of
-    :func:`log_loss`.
+    Binary ``(p − t)²``; multiclass ``Σ_c (p_c − [y = c])²`` (scikit-learn's
+    ``scale_by_half=False``). **Class-only weights do change it.** Arguments as
+    :class:`LogLoss`.
 
     Example:
         >>> import torch
-        >>> brier_score(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]), task="binary")
+        >>> m = BrierScore("binary")
+        >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))
+        >>> m.compute()
         tensor(0.0250, dtype=torch.float64)
     """
-    return _loss_metric(
-        "brier", preds, target, sample_weight, task=task, num_classes=num_classes,
-        num_labels=num_labels, from_logits=from_logits, ignore_index=ignore_index,
-    )  # fmt: skip
+
+    _update = staticmethod(prob.brier_score_update)
+    _what = "Brier score"
 
 
-# ----------------------------------------------------------------------------------------------
-# calibration error
-# ----------------------------------------------------------------------------------------------
+class CalibrationError(TaskMetric):
+    """Weighted calibration error (ECE for ``norm="l1"``), streaming.
 
-
-def check_calibration_args(n_bins: int, norm: str) -> tuple[int, str]:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {', '.join(map(repr, NORMS))}; got {norm!r}")
-    return n_bins, norm
-
-
-def calibration_update(
-    task: str, preds: Tensor, target: Tensor, weight: Tensor, *, n_bins: int
-) -> Tensor:
-    """Per-bin float64 sums ``(n_bins, 3)``: ``[Σ w, Σ w·confidence, Σ w·accuracy]``.
-
-    Binary/multilabel: confidence ``p``, accuracy ``t``. Multiclass: confidence ``max_c p_c``,
-    accuracy ``[argmax_c p_c = y]`` (ties to the lower class). Bin ``k`` holds confidences in
-    ``[k/n, (k+1)/n)``; the last bin also holds 1.
-    """
-    if task == "multiclass":
-        conf, pred = preds.max(dim=1)
-        acc = (pred == target).to(_F64)
-    else:
-        conf, acc = preds, target.to(_F64)
-    conf = conf.to(_F64)
-    edges = torch.arange(1, n_bins, dtype=_F64, device=conf.device) / n_bins
-    bins = torch.bucketize(conf, edges, right=True)
-    w = weight.to(_F64)
-    out = torch.zeros(n_bins, 3, dtype=_F64, device=conf.device)
-    out.index_add_(0, bins, torch.stack([w, w * conf, w * acc], 1))
-    return out
-
-
-def calibration_compute(state: Tensor, *, norm: str) -> Tensor:
-    """Weighted expected (``l1``), root-mean-square (``l2``) or maximum (``max``) calibration
-    error from the per-bin sums."""
-    total = state[:, 0].sum()
-    if not bool(total > 0):
-        warnings.warn(
-            "calibration error is undefined: the total sample weight is 0; returning nan",
-            UserWarning,
-            stacklevel=3,
-        )
-        return torch.tensor(float("nan"), dtype=_F64, device=state.device)
-    wb = state[:, 0]
-    filled = wb > 0
-    safe = torch.where(filled, wb, torch.ones_like(wb))
-    gap = (state[:, 2] - state[:, 1]) / safe  # acc_b − conf_b, 0 for empty bins
-    if norm == "l1":
-        return (wb * gap.abs()).sum() / total
-    if norm == "l2":
-        return torch.sqrt((wb * gap**2).sum() / total)
-    return gap.abs()[filled].max()
-
-
-def calibration_error(
-    preds: Any,
-    target: Any,
-    sample_weight: Any = None,
-    *,
-    task: str | None = None,
-    num_classes: int | None = None,
-    num_labels: int | None = None,
-    n_bins: int = 15,
-    norm: str = "l1",
-    from_logits: bool = False,
-    ignore_index: int | None = None,
-) -> Tensor:
-    """Weighted calibration error over ``n_bins`` equal-width confidence bins.
-
-    With ``W_b``, ``conf_b`` and ``acc_b`` the weight, weighted mean confidence and weighted
-    accuracy of bin ``b`` and ``W = Σ_b W_b``:
-
-    * ``norm="l1"`` (expected calibration error): ``Σ_b (W_b / W)·|acc_b − conf_b|``;
-    * ``norm="l2"``: ``sqrt(Σ_b (W_b / W)·(acc_b − conf_b)²)``;
-    * ``norm="max"``: ``max_b |acc_b − conf_b|`` over bins with weight.
-
-    Binary (and each multilabel element): confidence is ``p`` and accuracy the 0/1 target, as
-    torchmetrics' binary calibration error. Multiclass: confidence is the top probability and
-    accuracy whether its class (ties to the lower index) is the target. Bin ``k`` holds
-    ``[k/n, (k+1)/n)``, the last bin ``[(n−1)/n, 1]``. With unit weights it equals
-    torchmetrics' ``calibration_error``. **Class-only weights do change it.** A total weight of
-    0 gives ``nan`` with a warning.
+    Keeps per-bin float64 sums ``[Σ w, Σ w·confidence, Σ w·accuracy]`` of ``n_bins``
+    equal-width bins. See :func:`weightwise.metrics.functional.calibration_error`.
+    **Class-only weights do change it.**
 
     Args:
-        n_bins: number of bins (positive).
+        task: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (scored per element).
+        num_classes: number of classes (multiclass, required).
+        num_labels: number of labels (multilabel, required).
+        n_bins: number of bins (default 15, as torchmetrics).
         norm: ``"l1"``, ``"l2"`` or ``"max"``.
-        others: as :func:`log_loss`.
+        from_logits: apply a sigmoid or softmax first.
+        ignore_index: target value whose elements are left out (weight 0).
+        kwargs: passed to :class:`torchmetrics.Metric`.
 
     Example:
         >>> import torch
-        >>> calibration_error(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]), task="binary")
+        >>> m = CalibrationError("binary", n_bins=10)
+        >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1, 0]))
+        >>> m.compute()
         tensor(0.1500, dtype=torch.float64)
     """
-    n_bins, norm = check_calibration_args(n_bins, norm)
-    task, num_classes, num_labels = _resolve(preds, target, task, num_classes, num_labels)
-    p, t, w = _format(
-        preds,
-        target,
-        sample_weight,
-        task=task,
-        num_classes=num_classes,
-        num_labels=num_labels,
-        from_logits=from_logits,
-        ignore_index=ignore_index,
-    )
-    return calibration_compute(calibration_update(task, p, t, w, n_bins=n_bins), norm=norm)
+
+    higher_is_better: bool | None = False
+    bins: Tensor
+
+    def __init__(
+        self,
+        task: str,
+        *,
+        num_classes: int | None = None,
+        num_labels: int | None = None,
+        n_bins: int = 15,
+        norm: str = "l1",
+        from_logits: bool = False,
+        ignore_index: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._set_task(
+            task,
+            num_classes=num_classes,
+            num_labels=num_labels,
+            from_logits=from_logits,
+            ignore_index=ignore_index,
+        )
+        self.n_bins, self.norm = check_calibration_args(n_bins, norm)
+        self.add_state(
+            "bins", default=torch.zeros(self.n_bins, 3, dtype=_F64), dist_reduce_fx="sum"
+        )
+
+    def update(self, preds: Any, target: Any, sample_weight: Any = None) -> None:
+        """Add one batch's per-bin sums."""
+        p, t, w = prob.format_probabilistic(preds, target, sample_weight, **self._format_options())
+        self.bins += prob.calibration_update(self.task, p, t, w, n_bins=self.n_bins).to(
+            self.bins.device
+        )
+
+    def compute(self) -> Tensor:
+        """The calibration error over everything seen since the last reset."""
+        return prob.calibration_compute(self.bins, norm=self.norm)

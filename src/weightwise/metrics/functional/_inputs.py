@@ -1,4 +1,4 @@
-"""Input formatting shared by every metric (private; signatures are stable).
+"""Input formatting and option checks shared by every metric (private; signatures are stable).
 
 Every metric turns ``(preds, target, sample_weight)`` into *flat* tensors on the element grid
 before it counts anything. The element grid is:
@@ -9,18 +9,19 @@ before it counts anything. The element grid is:
 * ``task="multilabel"``: one element per (sample, label, d...) entry of ``target`` (shape
   ``(N, L, d...)``); flattened to ``(E, L)`` with the label axis last.
 
-``sample_weight`` follows DECISIONS §1 (strict left-aligned broadcasting, see
-:func:`weightwise.reduction.broadcast_weight`): a scalar, ``(N,)``, a per-pixel ``(N, d...)``
-map, per-(sample, label) ``(N, L)`` (multi-label) or the full grid. It comes back as float64 on
-the flat grid (``None`` means unit weights). Elements whose target equals ``ignore_index`` get
-weight 0 and a valid placeholder target (0), so that zero weight equals removal.
+``sample_weight`` follows the shape rules of ``docs/semantics.md`` (strict left-aligned
+broadcasting, see :func:`weightwise.reduction.broadcast_weight`): a scalar, ``(N,)``, a
+per-pixel ``(N, d...)`` map, per-(sample, label) ``(N, L)`` (multi-label) or the full grid. It
+comes back as float64 on the flat grid (``None`` means unit weights). Elements whose target
+equals ``ignore_index`` get weight 0 and a valid placeholder target (0), so that zero weight
+equals removal.
 
-Scores (DECISIONS §6): binary and multi-label scores are probabilities in ``[0, 1]`` unless
-``from_logits=True`` (sigmoid). Multi-class scores may be any reals for argmax metrics;
-ranking/probabilistic metrics ask for probabilities (rows summing to 1 within 1e-4) with
-``require_probabilities=True``, or ``from_logits=True`` (softmax). A score outside ``[0, 1]``
-without ``from_logits`` is a ``ValueError`` (never guessed per batch). The threshold is strict:
-a score is a positive prediction when ``score > threshold``.
+Scores (``docs/semantics.md``, "Metrics and validation"): binary and multi-label scores are
+probabilities in ``[0, 1]`` unless ``from_logits=True`` (sigmoid). Multi-class scores may be any
+reals for argmax metrics; ranking/probabilistic metrics ask for probabilities (rows summing to 1
+within 1e-4) with ``require_probabilities=True``, or ``from_logits=True`` (softmax). A score
+outside ``[0, 1]`` without ``from_logits`` is a ``ValueError`` (never guessed per batch). The
+threshold is strict: a score is a positive prediction when ``score > threshold``.
 """
 
 from __future__ import annotations
@@ -32,18 +33,28 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._checks import as_tensor, checks_enabled, format_index
-from ..reduction import broadcast_weight
+from ..._checks import as_tensor, checks_enabled, format_index
+from ...reduction import broadcast_weight
 
 __all__ = [
+    "AVERAGES",
+    "NORMS",
+    "OVO_AVERAGES",
     "TASKS",
     "Formatted",
     "Task",
     "as_tensor",
     "check_average",
+    "check_beta",
+    "check_calibration_args",
+    "check_k",
+    "check_kappa_weights",
+    "check_multi_class",
     "check_probabilities",
+    "check_ranking_average",
     "check_task",
     "check_threshold",
+    "check_top_k",
     "check_zero_division",
     "fast_multiclass_labels",
     "flat_weight",
@@ -51,10 +62,18 @@ __all__ = [
     "format_scores",
     "infer_task",
     "num_outputs",
+    "resolve_task",
+    "weight_or_ones",
 ]
 
 Task = Literal["binary", "multiclass", "multilabel"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "multilabel")
+#: The ``average`` values of the confusion-matrix and one-vs-rest ranking metrics.
+AVERAGES: tuple[str, ...] = ("micro", "macro", "weighted", "none")
+#: The ``average`` values of one-vs-one ROC AUC.
+OVO_AVERAGES: tuple[str, ...] = ("macro", "weighted")
+#: The ``norm`` values of the calibration error.
+NORMS: tuple[str, ...] = ("l1", "l2", "max")
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,13 @@ class Formatted:
     weight: torch.Tensor | None
     num_classes: int
     task: str
+
+
+def weight_or_ones(f: Formatted) -> torch.Tensor:
+    """``f.weight``, or float64 ones of the target's flat shape when it is ``None``."""
+    if f.weight is not None:
+        return f.weight
+    return torch.ones(f.target.shape, dtype=torch.float64, device=f.target.device)
 
 
 def check_task(task: str) -> str:
@@ -124,6 +150,120 @@ def check_average(average: str | None, allowed: tuple[str, ...]) -> str:
     if avg not in allowed:
         raise ValueError(f"average must be one of {', '.join(map(repr, allowed))}; got {average!r}")
     return avg
+
+
+def check_beta(beta: float) -> float:
+    """``beta`` must be a finite positive number."""
+    b = float(beta)
+    if not (b > 0 and b != float("inf")):
+        raise ValueError(f"beta must be a finite positive number; got {beta!r}")
+    return b
+
+
+def check_top_k(top_k: int, task: str, num_classes: int | None) -> int:
+    """``top_k`` is a positive integer, above 1 only for multiclass and at most ``C``."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer; got {top_k!r}")
+    if top_k > 1 and task != "multiclass":
+        raise ValueError(f"top_k > 1 needs task='multiclass'; got top_k={top_k}, task={task!r}")
+    if top_k > 1 and num_classes is not None and top_k > num_classes:
+        raise ValueError(f"top_k must be <= num_classes={num_classes}; got {top_k}")
+    return top_k
+
+
+def check_kappa_weights(weights: str | None) -> str | None:
+    """Cohen's kappa disagreement weights: ``None``, ``"linear"`` or ``"quadratic"``."""
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic'; got {weights!r}")
+    return weights
+
+
+def check_k(k: int, num_labels: int | None = None) -> int:
+    """``k`` of precision/recall at ``k``: a positive integer, at most ``num_labels``."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer; got {k!r}")
+    if num_labels is not None and k > num_labels:
+        raise ValueError(f"k must be <= num_labels={num_labels}; got {k}")
+    return k
+
+
+def check_calibration_args(n_bins: int, norm: str) -> tuple[int, str]:
+    """``n_bins`` a positive integer, ``norm`` one of :data:`NORMS`."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {', '.join(map(repr, NORMS))}; got {norm!r}")
+    return n_bins, norm
+
+
+def check_multi_class(multi_class: str, task: str) -> str:
+    """``"ovr"`` or ``"ovo"``; one-vs-one needs the multiclass task."""
+    if multi_class not in ("ovr", "ovo"):
+        raise ValueError(f"multi_class must be 'ovr' or 'ovo'; got {multi_class!r}")
+    if multi_class == "ovo" and task != "multiclass":
+        raise ValueError(f"multi_class='ovo' needs task='multiclass'; got task={task!r}")
+    return multi_class
+
+
+def check_ranking_average(average: str | None, task: str, multi_class: str) -> str:
+    """The ranking metrics' ``average`` (``"macro"`` for the binary task, which ignores it)."""
+    if task == "binary":
+        return "macro"
+    if multi_class == "ovo":
+        return check_average(average, OVO_AVERAGES)
+    return check_average(average, AVERAGES)
+
+
+def _largest_label(x: torch.Tensor) -> int:
+    """The largest finite value of a label tensor as an int (0 when there is none)."""
+    if x.is_floating_point():
+        x = x[torch.isfinite(x)]
+    return int(x.max()) if x.numel() else 0
+
+
+def resolve_task(
+    preds: Any,
+    target: Any,
+    task: str | None,
+    num_classes: int | None,
+    num_labels: int | None,
+) -> tuple[str, int | None, int | None]:
+    """Fill in ``task``, ``num_classes`` and ``num_labels`` that a functional metric was not given.
+
+    The one rule for every functional metric and :func:`weightwise.metrics.evaluate` (the
+    stateful metrics take them in their constructor and never guess):
+
+    * ``task``: as given, else :func:`infer_task`; then checked (``ValueError`` naming the
+      tasks).
+    * ``num_classes`` (multiclass only, when ``None``): ``preds.shape[1]`` when ``preds``
+      carries a class axis of scores (one more dimension than ``target``); otherwise ``preds``
+      holds class labels and ``C`` is ``1 +`` the largest label in ``target`` and ``preds``,
+      at least 2. (A score metric given labels then raises naming the score shape it needs.)
+    * ``num_labels`` (multilabel only, when ``None``): ``target.shape[1]``, or
+      ``preds.shape[1]`` when only ``preds`` has a second dimension; else left ``None`` (the
+      formatter raises).
+
+    A value given explicitly is never replaced; the formatters check it against the inputs.
+    """
+    if task is None:
+        task = infer_task(preds, target)
+    check_task(task)
+    if task == "multiclass" and num_classes is None:
+        p, t = as_tensor(preds, name="preds"), as_tensor(target, name="target")
+        if p.dim() == t.dim() + 1:
+            num_classes = int(p.shape[1])
+        else:
+            hi = _largest_label(t)
+            if not p.is_floating_point():
+                hi = max(hi, _largest_label(p))
+            num_classes = max(hi + 1, 2)
+    if task == "multilabel" and num_labels is None:
+        p, t = as_tensor(preds, name="preds"), as_tensor(target, name="target")
+        if t.dim() >= 2:
+            num_labels = int(t.shape[1])
+        elif p.dim() >= 2:
+            num_labels = int(p.shape[1])
+    return task, num_classes, num_labels
 
 
 def infer_task(preds: Any, target: Any) -> str:
