@@ -60,12 +60,14 @@ def bench_confmat(n: int, c: int, repeats: int) -> tuple[str, float, float]:
     w = rng.random(n)
     yt, pt, wt = torch.from_numpy(y), torch.from_numpy(p), torch.from_numpy(w)
     labels = np.arange(c)
-    ours = confusion_matrix(pt, yt, wt, task="multiclass", num_classes=c)
+    ours = confusion_matrix(pt, yt, sample_weight=wt, task="multiclass", num_classes=c)
     ref = sk_cm(y, p, labels=labels, sample_weight=w)
     np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-9, atol=1e-6)
     med = _interleave(
         {
-            "ours": lambda: confusion_matrix(pt, yt, wt, task="multiclass", num_classes=c),
+            "ours": lambda: confusion_matrix(
+                pt, yt, sample_weight=wt, task="multiclass", num_classes=c
+            ),
             "ref": lambda: sk_cm(y, p, labels=labels, sample_weight=w),
         },
         repeats,

@@ -1,7 +1,7 @@
 """Exact weighted binary AUROC against scikit-learn, and binned against exact state memory.
 
-1. Time: ``weightwise.metrics.functional.auroc(preds, target, sample_weight, task="binary")``
-   (input validation included) against ``sklearn.metrics.roc_auc_score(y, s,
+1. Time: ``weightwise.metrics.functional.auroc(preds, target, sample_weight=w,
+   task="binary")`` (input validation included) against ``sklearn.metrics.roc_auc_score(y, s,
    sample_weight=w)`` on the same float32 scores (rounded to 4 decimals, so ties occur), 0/1
    targets and float64 weights, at 10^6 and 10^7 samples. The two are timed alternately, one
    warm-up call each, and the median of ``--repeats`` calls is reported with the ratio
@@ -61,7 +61,7 @@ def bench_time(sizes: list[int], repeats: int) -> None:
         s, y, w = _data(n)
         st, yt, wt = torch.from_numpy(s), torch.from_numpy(y), torch.from_numpy(w)
         ours, ref, v_ours, v_ref = _time_pair(
-            lambda st=st, yt=yt, wt=wt: auroc(st, yt, wt, task="binary").item(),
+            lambda st=st, yt=yt, wt=wt: auroc(st, yt, sample_weight=wt, task="binary").item(),
             lambda s=s, y=y, w=w: float(roc_auc_score(y, s, sample_weight=w)),
             repeats,
         )

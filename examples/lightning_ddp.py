@@ -139,10 +139,12 @@ def one_process_reference(model: Classifier, data: dict[str, torch.Tensor]) -> d
     kw = {"task": "multiclass", "num_classes": NUM_CLASSES}
     y, w = data["yva"], data["wva"]
     return {
-        "val/balanced_accuracy": float(MF.balanced_accuracy(pred, y, None, **kw)),
-        "val/accuracy": float(MF.accuracy(pred, y, None, **kw)),
-        "val/weighted_balanced_accuracy": float(MF.balanced_accuracy(pred, y, w, **kw)),
-        "val/weighted_accuracy": float(MF.accuracy(pred, y, w, **kw)),
+        "val/balanced_accuracy": float(MF.balanced_accuracy(pred, y, **kw)),
+        "val/accuracy": float(MF.accuracy(pred, y, **kw)),
+        "val/weighted_balanced_accuracy": float(
+            MF.balanced_accuracy(pred, y, sample_weight=w, **kw)
+        ),
+        "val/weighted_accuracy": float(MF.accuracy(pred, y, sample_weight=w, **kw)),
     }
 
 

@@ -268,22 +268,24 @@ def evaluate_probs(
     c = probs.shape[1]
     kw: dict[str, Any] = {"task": "multiclass", "num_classes": c}
     pred = probs.argmax(dim=1)
-    recall = M.recall(pred, y, w, average="none", **kw).double().numpy()
+    recall = M.recall(pred, y, sample_weight=w, average="none", **kw).double().numpy()
     support = np.bincount(y.numpy(), minlength=c) > 0
     rare = np.argsort(counts, kind="stable")[: max(1, math.ceil(c / 3))]
     rare = rare[support[rare]]
     out = {
-        "accuracy": float(M.accuracy(pred, y, w, **kw)),
-        "balanced_accuracy": float(M.balanced_accuracy(pred, y, w, **kw)),
-        "f1_score": float(M.f1_score(pred, y, w, average="macro", **kw)),
+        "accuracy": float(M.accuracy(pred, y, sample_weight=w, **kw)),
+        "balanced_accuracy": float(M.balanced_accuracy(pred, y, sample_weight=w, **kw)),
+        "f1_score": float(M.f1_score(pred, y, sample_weight=w, average="macro", **kw)),
         "rare_recall": float(recall[rare].mean()) if rare.size else float("nan"),
         "worst_class_recall": float(recall[support].min()),
-        "log_loss": float(M.log_loss(probs, y, w, **kw)),
-        "calibration_error": float(M.calibration_error(probs, y, w, **kw)),
+        "log_loss": float(M.log_loss(probs, y, sample_weight=w, **kw)),
+        "calibration_error": float(M.calibration_error(probs, y, sample_weight=w, **kw)),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a class absent from the test set: skipped, as documented
-        out["auroc"] = float(M.auroc(probs, y, w, average="macro", multi_class="ovr", **kw))
+        out["auroc"] = float(
+            M.auroc(probs, y, sample_weight=w, average="macro", multi_class="ovr", **kw)
+        )
     if cost_matrix is not None:
         from weightwise.decision import bayes_decision
 
@@ -298,7 +300,7 @@ def evaluate_probs(
 def _confusion(pred: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, c: int) -> list:
     from weightwise.metrics import functional as M
 
-    cm = M.confusion_matrix(pred, y, w, task="multiclass", num_classes=c)
+    cm = M.confusion_matrix(pred, y, sample_weight=w, task="multiclass", num_classes=c)
     return [[float(v) for v in row] for row in cm.double().tolist()]
 
 
@@ -401,15 +403,17 @@ def run_strategy(
                 "train_ce_unweighted": _ce_value(ltr, ytr, None),
                 "val_loss_unweighted": _ce_value(lva, yva, None),
                 "val_loss_as_trained": float(loss_fn(raw_va, yva, wva, epoch)),
-                "val_balanced_accuracy": float(M.balanced_accuracy(lva.argmax(1), yva, None, **kw)),
-                "val_accuracy": float(M.accuracy(lva.argmax(1), yva, None, **kw)),
+                "val_balanced_accuracy": float(M.balanced_accuracy(lva.argmax(1), yva, **kw)),
+                "val_accuracy": float(M.accuracy(lva.argmax(1), yva, **kw)),
             }
             if wva is not None:
                 row["val_loss_weighted"] = _ce_value(lva, yva, wva)
                 row["val_weighted_balanced_accuracy"] = float(
-                    M.balanced_accuracy(lva.argmax(1), yva, wva, **kw)
+                    M.balanced_accuracy(lva.argmax(1), yva, sample_weight=wva, **kw)
                 )
-                row["val_weighted_accuracy"] = float(M.accuracy(lva.argmax(1), yva, wva, **kw))
+                row["val_weighted_accuracy"] = float(
+                    M.accuracy(lva.argmax(1), yva, sample_weight=wva, **kw)
+                )
         history.append(row)
         if on_epoch is not None:
             on_epoch(epoch)

@@ -292,7 +292,7 @@ class WeightedValidation(keras.callbacks.Callback):
         else:
             p = torch.from_numpy(np.ascontiguousarray(pred.reshape(labels.shape)))
         sw = None if w is None else torch.from_numpy(np.ascontiguousarray(w))
-        return float(metric(p, torch.from_numpy(labels), sw, from_logits=from_logits))
+        return float(metric(p, torch.from_numpy(labels), sample_weight=sw, from_logits=from_logits))
 
 
 def _is_batch_iterable(x: Any) -> bool:
