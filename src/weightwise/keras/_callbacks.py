@@ -10,7 +10,7 @@ import numpy as np
 import keras
 
 from .._checks import check_positive_int
-from .._contract import class_weight_vector
+from .._contract import class_weight_table, class_weight_vector
 from ._common import to_numpy
 
 __all__ = ["WeightedValidation"]
@@ -138,7 +138,7 @@ class WeightedValidation(keras.callbacks.Callback):
         self.from_logits = from_logits
         self._metrics = [self._resolve_metric(m) for m in metrics]
         if class_weight is not None:
-            self._class_weight_vector(2)  # validate keys/values now
+            self._class_weight_vector()  # validate keys and values now
 
     # -- configuration --------------------------------------------------------------------------
     @staticmethod
@@ -153,24 +153,12 @@ class WeightedValidation(keras.callbacks.Callback):
             f"metrics entries must be a metric name, a (name, fn) pair or a callable; got {m!r}"
         )
 
-    def _class_weight_vector(self, num_classes: int) -> np.ndarray:
-        cw = self.class_weight
-        if isinstance(cw, dict):
-            values, defined = class_weight_vector(cw)
-            missing = [k for k in range(num_classes) if k >= values.size or not defined[k]]
-            if missing:
-                raise ValueError(
-                    f"class_weight has no entry for class {missing[0]}; give every class a "
-                    "weight (as Keras' fit(class_weight=) requires)"
-                )
-            return values
-        vec = np.asarray(_numpy(cw), dtype=np.float64)
-        if vec.ndim != 1 or not np.all(np.isfinite(vec)) or np.any(vec < 0):
-            raise ValueError(
-                f"class_weight must be a dict or a (C,) vector of finite, non-negative values; "
-                f"got {cw!r}"
-            )
-        return vec
+    def _class_weight_vector(self, num_classes: int | None = None) -> np.ndarray:
+        """The class weight as a float64 vector; for exactly ``num_classes`` classes if given."""
+        cw = self.class_weight if isinstance(self.class_weight, dict) else _numpy(self.class_weight)
+        if num_classes is None:
+            return class_weight_vector(cw)[0]  # validates keys and values
+        return class_weight_table(cw, num_classes)
 
     def _loss_fn(self) -> Any:
         loss = self.loss if self.loss is not None else getattr(self.model, "loss", None)

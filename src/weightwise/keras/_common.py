@@ -113,18 +113,11 @@ def validate_class_weight(class_weight: Any, name: str = "class_weight") -> Any:
     """
     if class_weight is None:
         return None
+    raw = class_weight if isinstance(class_weight, (Mapping, Sequence)) else to_numpy(class_weight)
+    values, defined = class_weight_vector(raw)
     if isinstance(class_weight, Mapping):
-        values, defined = class_weight_vector(class_weight)
         return {int(k): float(values[k]) for k in np.flatnonzero(defined)}
-    raw = class_weight if isinstance(class_weight, Sequence) else to_numpy(class_weight)
-    arr = np.asarray(raw, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a dict or a vector (C,); got shape {arr.shape}")
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be finite and non-negative; got {arr[pos]!r} at index {pos}")
-    return arr
+    return values
 
 
 def class_vector(
