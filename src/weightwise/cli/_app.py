@@ -22,31 +22,9 @@ try:  # recent typer releases vendor click
 except ImportError:  # pragma: no cover - older typer depends on click
     from click.exceptions import ClickException  # type: ignore[no-redef]
 
-from weightwise.datasets import DataError
+from ._errors import USER_ERRORS, UserError, fail
 
 __all__ = ["UserError", "app", "main"]
-
-#: Exit status for a user's mistake (bad option, bad data), as click uses for usage errors.
-USAGE_EXIT_CODE = 2
-
-
-class UserError(Exception):
-    """A mistake in how the command was called; its message is shown as ``error: <message>``."""
-
-
-def error_line(message: str) -> str:
-    """``message`` as the one ``error: …`` line the command prints for a user's mistake."""
-    line = " ".join(str(message).split())
-    return f"error: {line}\n"
-
-
-def _fail(message: str) -> None:
-    from ._distributed import is_quiet_rank
-
-    if not is_quiet_rank():  # under torchrun, rank 0 alone says it; every rank exits 2
-        sys.stderr.write(error_line(message))
-        sys.stderr.flush()
-    sys.exit(USAGE_EXIT_CODE)
 
 
 class _Group(TyperGroup):
@@ -71,9 +49,9 @@ class _Group(TyperGroup):
                 **extra,
             )
         except ClickException as exc:
-            _fail(exc.format_message())
-        except (DataError, UserError) as exc:
-            _fail(str(exc))
+            fail(exc.format_message())
+        except USER_ERRORS as exc:
+            fail(str(exc))
         except typer.Abort:
             sys.stderr.write("Aborted!\n")
             sys.exit(1)
