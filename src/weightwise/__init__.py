@@ -22,11 +22,26 @@ from .weights import class_weights
 
 __version__ = "0.1.0"
 
+
+# --- weightwise.compare / weightwise.Comparison (issue 15): lazy, so that `import weightwise`
+# does not import pandas, matplotlib or scikit-learn (PEP 562).
+def __getattr__(name: str) -> object:
+    if name in ("compare", "Comparison"):
+        from . import comparison
+
+        return getattr(comparison, name)
+    raise AttributeError(f"module 'weightwise' has no attribute {name!r}")
+
+
+# --- end weightwise.compare
+
 __all__ = [
+    "Comparison",
     "__version__",
     "broadcast_weight",
     "checks_enabled",
     "class_weights",
+    "compare",
     "data",
     "decision",
     "fused_enabled",

@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 try:  # recent typer releases vendor click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer depends on click
-    from click.exceptions import ClickException  # type: ignore[no-redef]
+    from click.exceptions import ClickException  # type: ignore[no-redef,assignment,unused-ignore]
 
 from ._errors import USER_ERRORS, UserError, fail
 
@@ -225,6 +225,10 @@ def compare_command(
     ] = "all",
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 30,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, init and batches.")] = 0,
+    seeds: Annotated[
+        int,
+        typer.Option("--seeds", help="Repeat every strategy over seeds S, S+1, … (split fixed)."),
+    ] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
     model: Annotated[str, typer.Option("--model", help="'mlp' or 'linear'.")] = "mlp",
@@ -269,6 +273,7 @@ def compare_command(
             strategies=strategies,
             epochs=epochs,
             seed=seed,
+            seeds=seeds,
             batch_size=batch_size,
             lr=lr,
             model=model,
@@ -308,6 +313,7 @@ def _prepare_compare(
     strategies: str,
     epochs: int,
     seed: int,
+    seeds: int,
     batch_size: int,
     lr: float,
     model: str,
@@ -328,7 +334,11 @@ def _prepare_compare(
         widths = parse_hidden(hidden)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+    out_dir = out
+    if out_dir is None:
+        out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
+    _check_out_dir(out_dir)
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--seeds", seeds)):
         if value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
     if not (math.isfinite(lr) and lr > 0):
@@ -400,11 +410,27 @@ def _prepare_compare(
         hidden=widths,
         rank_by=rank_by,
         cost_matrix=costs,
+        seeds=seeds,
     )
-    out_dir = out
-    if out_dir is None:
-        out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
     return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` that is a file or cannot be written, before any data or training."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    probe = out
+    while not probe.exists():
+        parent = probe.parent
+        if parent == probe:
+            break
+        probe = parent
+    if not probe.is_dir():
+        raise UserError(f"--out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out} is not writable (no write permission on {probe})")
 
 
 def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
@@ -431,7 +457,7 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         transient=False,
         disable=not main_rank,
     ) as progress:
-        tasks = {n: progress.add_task(n, total=epochs) for n in chosen}
+        tasks = {n: progress.add_task(n, total=epochs * cfg.seeds) for n in chosen}
         results = run_compare(
             prepared,
             cfg,
@@ -451,7 +477,11 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
 
     from rich.table import Table
 
-    table = Table(title=f"weightwise compare — ranked by test {rank_by.replace('_', ' ')}")
+    rec = results["recommendation"]
+    table = Table(
+        title=f"weightwise compare — ranked by validation {rank_by.replace('_', ' ')}"
+        f" (last epoch); recommended: {rec['strategy']}"
+    )
     cols = [
         "balanced_accuracy",
         "f1_score",
@@ -460,8 +490,6 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         "log_loss",
         "calibration_error",
     ] + (["expected_cost"] if costs is not None else [])
-    table.add_column("#", justify="right")
-    table.add_column("strategy", no_wrap=True)
     short = {
         "balanced_accuracy": "bal. acc",
         "f1_score": "macro F1",
@@ -471,15 +499,29 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         "calibration_error": "ECE",
         "expected_cost": "exp. cost",
     }
+    table.add_column("#", justify="right")
+    table.add_column("strategy", no_wrap=True)
+    table.add_column(f"val {short[rank_by]}", justify="right", no_wrap=True)
+    table.add_column("val Δ vs none [CI]", justify="right", no_wrap=True)
     for c_name in cols:
-        table.add_column(short[c_name], justify="right", no_wrap=True)
+        table.add_column(f"test {short[c_name]}", justify="right", no_wrap=True)
     for i, n in enumerate(results["ranking"], 1):
-        t = results["strategies"][n]["test"]
-        table.add_row(str(i), n, *(f"{t[c_name]:.3f}" for c_name in cols))
+        st = results["strategies"][n]
+        t = st["test"]
+        vs = st.get("vs_none", {}).get("val")
+        ci = "" if vs is None else f"{vs['diff']:+.3f} [{vs['ci95'][0]:+.3f}, {vs['ci95'][1]:+.3f}]"
+        if vs is not None and vs["significant"]:
+            ci += " *"
+        table.add_row(
+            str(i), n, f"{st['val'][rank_by]:.3f}", ci, *(f"{t[c_name]:.3f}" for c_name in cols)
+        )
     out_console = Console()
     if not out_console.is_terminal:  # piped or logged: rich would assume 80 columns
-        out_console = Console(width=120)
+        out_console = Console(width=160)
     out_console.print(table)
+    out_console.print(f"recommendation: {rec['strategy']}. {rec['verdict']}")
+    for w in results.get("warnings", []):
+        out_console.print(f"warning: {w}")
     out_console.print(
         f"{len(chosen)} strategies ({', '.join(s for s in chosen if s in STRATEGIES)})"
         f" in {elapsed:.1f} s"

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from weightwise.comparison._engine import CompareData
 from weightwise.datasets import DataError
-
-from ._compare import CompareData
 
 __all__ = ["BUILTIN_DATASETS", "load_builtin", "load_user_data"]
 
