@@ -77,10 +77,11 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     fig.savefig(paths["curves"], dpi=90)
     plt.close(fig)
 
+    per_class = all(isinstance(strategies[n]["per_class_recall"], list) for n in names)
     counts = np.asarray(ds["train_counts"], dtype=float)
     order = np.argsort(-counts, kind="stable")
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for n in names:
+    for n in names if per_class else []:
         rec = np.asarray(strategies[n]["per_class_recall"])[order]
         ax.plot(counts[order], rec, marker="o", ms=3, label=n, color=colors[n])
     ax.set_xscale("log")
@@ -97,6 +98,10 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     shown = [ranking[0]] + (["none"] if "none" in strategies and ranking[0] != "none" else [])
     fig, axes_cm = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 4.6), squeeze=False)
     for ax, n in zip(axes_cm[0], shown, strict=True):
+        if strategies[n]["confusion_matrix"] is None:
+            ax.set_axis_off()
+            ax.set_title(f"{n}: confusion matrix not recorded (> 100 classes)", fontsize=9)
+            continue
         cm = np.asarray(strategies[n]["confusion_matrix"], dtype=float)
         rows = cm.sum(axis=1, keepdims=True)
         ax.imshow(cm / np.where(rows > 0, rows, 1), vmin=0, vmax=1, cmap="Blues")
@@ -197,7 +202,8 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
     test_counts = ds.get("test_counts")
     per_class_head = "".join(f"<th>{_e(n)}</th>" for n in ranking)
     per_class_rows = []
-    for c, (cname, cnt) in enumerate(zip(names, counts, strict=True)):
+    per_class = all(isinstance(strategies[n]["per_class_recall"], list) for n in ranking)
+    for c, (cname, cnt) in enumerate(zip(names, counts, strict=True) if per_class else []):
         cells = "".join(f"<td>{_fmt(strategies[n]['per_class_recall'][c])}</td>" for n in ranking)
         tc = f"<td>{test_counts[c]}</td>" if test_counts is not None else ""
         per_class_rows.append(f"<tr><td>{_e(cname)}</td><td>{cnt}</td>{tc}{cells}</tr>")

@@ -41,6 +41,9 @@ SCHEMA_VERSION = 2
 EPOCH_RULE = "last"
 #: A class with fewer test (or validation) rows than this is named in a warning.
 TINY_CLASS = 5
+#: Above this many classes, per-class arrays are summarised in ``results.json`` and the
+#: confusion matrix is not recorded (its size grows as C²).
+MAX_PER_CLASS = 100
 
 STRATEGIES: dict[str, str] = {
     "none": "plain cross-entropy",
@@ -508,7 +511,11 @@ def run_strategy(
         diag_probs, diag_y, diag_w = val_probs, yva, wva
     record["per_class_recall"] = per_class
     record["implied_train_prior"] = [float(p) for p in implied_prior]
-    record["confusion_matrix"] = _confusion(diag_probs.argmax(1), diag_y, diag_w, data.num_classes)
+    record["confusion_matrix"] = (
+        _confusion(diag_probs.argmax(1), diag_y, diag_w, data.num_classes)
+        if data.num_classes <= MAX_PER_CLASS
+        else None
+    )
     record["reliability"] = _reliability(diag_probs, diag_y, diag_w)
     record["history"] = history
     return _Run(
@@ -620,6 +627,10 @@ def _run_all(
             ).tolist()
             record["per_seed"] = per_seed
         strategies[name] = record
+    if data.num_classes > MAX_PER_CLASS:
+        for record in strategies.values():
+            record["per_class_recall"] = _summarise(record["per_class_recall"], data.class_names)
+            record["implied_train_prior"] = None
     ranking = rank_strategies(strategies, cfg.rank_by)
     decision = decide(data, cfg, runs, ranking)
     for name, extra in decision["per_strategy"].items():
@@ -666,6 +677,20 @@ def _run_all(
             int(v) for v in np.bincount(data.y_test, minlength=data.num_classes)
         ]
     return results
+
+
+def _summarise(values: Sequence[float], names: Sequence[str], k: int = 10) -> dict[str, Any]:
+    """Quantiles of a per-class array and its ``k`` lowest classes (NaN: class absent)."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = ~np.isnan(v)
+    q = np.quantile(v[ok], [0, 0.25, 0.5, 0.75, 1]).tolist() if ok.any() else [math.nan] * 5
+    lowest = [int(i) for i in np.argsort(np.where(ok, v, np.inf), kind="stable")[:k] if ok[i]]
+    return {
+        "summarised": f"{len(v)} classes (more than {MAX_PER_CLASS}): quantiles and lowest {k}",
+        "mean": float(v[ok].mean()) if ok.any() else math.nan,
+        "quantiles": dict(zip(("min", "q25", "median", "q75", "max"), q, strict=True)),
+        "lowest": [{"class": str(names[i]), "value": float(v[i])} for i in lowest],
+    }
 
 
 def rank_strategies(strategies: dict[str, Any], metric: str) -> list[str]:

@@ -15,8 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+#: Above this many classes the per-example class columns are stored sparse (one entry a row).
+SPARSE_ABOVE = 32
 
 __all__ = [
     "BOOTSTRAP_METRICS",
@@ -51,9 +55,9 @@ class ExampleStats:
     per-example metrics (log loss, expected cost), else ``None``.
     """
 
-    true_w: np.ndarray
-    hit_w: np.ndarray
-    pred_w: np.ndarray
+    true_w: Any
+    hit_w: Any
+    pred_w: Any
     w: np.ndarray
     value: np.ndarray | None
     rare: np.ndarray
@@ -88,12 +92,30 @@ def example_stats(
     if metric == "log_loss":
         eps = np.finfo(probs.dtype).eps
         value = -ww * np.log(np.clip(probs[np.arange(n), y], eps, 1 - eps))
-    true_w = np.zeros((n, c))
-    true_w[np.arange(n), y] = ww
-    pred_w = np.zeros((n, c))
-    pred_w[np.arange(n), pred] = ww
-    hit_w = true_w * (pred == y)[:, None]
-    return ExampleStats(true_w, hit_w, pred_w, ww, value, np.asarray(rare, dtype=np.int64))
+    rows = np.arange(n)
+    hit = ww * (pred == y)
+    if c > SPARSE_ABOVE:
+        from scipy import sparse
+
+        def onehot(cols: np.ndarray, vals: np.ndarray) -> Any:
+            return sparse.csr_matrix((vals, (rows, cols)), shape=(n, c))
+
+    else:
+
+        def onehot(cols: np.ndarray, vals: np.ndarray) -> Any:
+            m = np.zeros((n, c))
+            m[rows, cols] = vals
+            return m
+
+    rare_idx = np.asarray(rare, dtype=np.int64)
+    return ExampleStats(onehot(y, ww), onehot(y, hit), onehot(pred, ww), ww, value, rare_idx)
+
+
+def _mm(R: np.ndarray, M: Any) -> np.ndarray:
+    """``R @ M`` for a dense or sparse ``M`` (N, C), as a dense (B, C) array."""
+    if isinstance(M, np.ndarray):
+        return R @ M
+    return np.asarray(M.T @ R.T).T
 
 
 def resampled_metric(metric: str, st: ExampleStats, R: np.ndarray) -> np.ndarray:
@@ -114,13 +136,14 @@ def resampled_metric(metric: str, st: ExampleStats, R: np.ndarray) -> np.ndarray
     if metric in ("log_loss", "expected_cost"):
         assert st.value is not None
         return (R @ st.value) / (R @ st.w)
-    hits = R @ st.hit_w
     if metric == "accuracy":
-        return hits.sum(axis=1) / (R @ st.w)
-    support = R @ st.true_w
+        hit_rows = np.asarray(st.hit_w.sum(axis=1)).reshape(-1)
+        return (R @ hit_rows) / (R @ st.w)
+    hits = _mm(R, st.hit_w)
+    support = _mm(R, st.true_w)
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric == "f1_score":
-            denom = support + R @ st.pred_w
+            denom = support + _mm(R, st.pred_w)
             f1 = np.where(denom > 0, 2 * hits / np.where(denom > 0, denom, 1), np.nan)
             return _nanmean(f1)
         recall = np.where(support > 0, hits / np.where(support > 0, support, 1), np.nan)
