@@ -50,8 +50,12 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     ranking = results["ranking"]
     ds = results["dataset"]
     names = list(strategies)
-    cmap = plt.get_cmap("tab20")
-    colors = {n: cmap(i % 20) for i, n in enumerate(names)}
+    from matplotlib.ticker import MaxNLocator
+
+    # Ten distinct hues, then the same hues dashed, then dotted: no two lines look alike.
+    cmap = plt.get_cmap("tab10")
+    colors = {n: cmap(i % 10) for i, n in enumerate(names)}
+    styles = {n: ("-", "--", ":", "-.")[(i // 10) % 4] for i, n in enumerate(names)}
     paths: dict[str, Path] = {}
 
     weighted = any("val_loss_weighted" in strategies[n]["history"][0] for n in names)
@@ -67,9 +71,20 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
         for n in names:
             hist = strategies[n]["history"]
-            ax.plot([h["epoch"] for h in hist], [h[key] for h in hist], label=n, color=colors[n])
+            ax.plot(
+                [h["epoch"] for h in hist],
+                [h[key] for h in hist],
+                label=n,
+                color=colors[n],
+                linestyle=styles[n],
+            )
+        values = [h[key] for n in names for h in strategies[n]["history"] if h[key] > 0]
+        if values and max(values) / min(values) > 20:  # e.g. LDAM's scaled loss next to CE
+            ax.set_yscale("log")
+            title += " (log scale)"
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -83,7 +98,7 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for n in names if per_class else []:
         rec = np.asarray(strategies[n]["per_class_recall"])[order]
-        ax.plot(counts[order], rec, marker="o", ms=3, label=n, color=colors[n])
+        ax.plot(counts[order], rec, marker="o", ms=3, label=n, color=colors[n], linestyle=styles[n])
     ax.set_xscale("log")
     ax.invert_xaxis()
     ax.set_xlabel("training samples of the class (log scale, head → tail)")
@@ -104,10 +119,22 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
             continue
         cm = np.asarray(strategies[n]["confusion_matrix"], dtype=float)
         rows = cm.sum(axis=1, keepdims=True)
-        ax.imshow(cm / np.where(rows > 0, rows, 1), vmin=0, vmax=1, cmap="Blues")
+        norm = cm / np.where(rows > 0, rows, 1)
+        ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         ax.set_title(f"{n}: confusion (rows: true, normalised)", fontsize=9)
-        ax.set_xlabel("predicted class index")
-        ax.set_ylabel("true class index")
+        k = len(cm)
+        class_names = [str(c)[:12] for c in ds["class_names"]]
+        if k <= 30:
+            ax.set_xticks(range(k), class_names, rotation=90 if k > 10 else 0, fontsize=7)
+            ax.set_yticks(range(k), class_names, fontsize=7)
+        if k <= 15:
+            for i in range(k):
+                for j in range(k):
+                    if cm[i, j]:
+                        ax.text(j, i, f"{cm[i, j]:g}", ha="center", va="center", fontsize=6,
+                                color="white" if norm[i, j] > 0.5 else "black")  # fmt: skip
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
     fig.tight_layout()
     paths["confusion"] = out / "confusion_matrices.png"
     fig.savefig(paths["confusion"], dpi=90)
@@ -119,8 +146,11 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
         bins = len(rel["mass"])
         centers = (np.arange(bins) + 0.5) / bins
         ax.bar(centers, rel["accuracy"], width=1 / bins, alpha=0.6, edgecolor="k", label="accuracy")
+        for x_c, a, cnt in zip(centers, rel["accuracy"], rel.get("count", []), strict=False):
+            if cnt:
+                ax.text(x_c, a + 0.02, f"{cnt:g}", ha="center", fontsize=6)
         ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        ax.set_title(f"{n}: reliability diagram", fontsize=9)
+        ax.set_title(f"{n}: reliability diagram (rows per bin above the bars)", fontsize=9)
         ax.set_xlabel("confidence")
         ax.set_ylabel("accuracy in bin")
         ax.legend(fontsize=7)

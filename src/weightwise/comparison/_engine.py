@@ -360,7 +360,9 @@ def _reliability(
     acc = torch.zeros(bins, dtype=torch.float64).index_add_(0, idx, ww * correct)
     cf = torch.zeros(bins, dtype=torch.float64).index_add_(0, idx, ww * conf.double())
     safe = torch.where(mass > 0, mass, torch.ones_like(mass))
+    count = torch.zeros(bins, dtype=torch.float64).index_add_(0, idx, torch.ones_like(ww))
     return {
+        "count": [int(v) for v in count.tolist()],
         "mass": (mass / ww.sum()).tolist(),
         "accuracy": (acc / safe).tolist(),
         "confidence": (cf / safe).tolist(),
