@@ -203,7 +203,7 @@ def test_every_strategy_starts_from_the_same_initial_state(monkeypatch):
         (np.random.default_rng(0).normal(size=40), None, "regression"),
         (np.eye(4)[np.arange(40) % 4], None, "'multilabel' is not served"),
         (np.zeros((40, 3, 3), dtype=np.int64), None, "'segmentation' is not served"),
-        (np.arange(40) % 2, "binary", "'binary' is not served"),
+        (np.arange(40) % 3, "binary", "needs a target with exactly 2 classes"),
         (np.arange(40) % 2, "ranking", "task must be one of"),
     ],
 )

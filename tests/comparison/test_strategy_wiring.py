@@ -62,7 +62,34 @@ WIRING: dict[str, tuple[str, Any, float | None, float | None, Any]] = {
 
 
 def test_every_strategy_is_listed():
-    assert set(WIRING) == set(STRATEGIES)
+    assert set(WIRING) | {"pos_weight"} == set(STRATEGIES)
+
+
+def test_pos_weight_is_bce_pos_weight(monkeypatch):
+    # Binary: class weights (1, n_neg/n_pos) on 2-logit softmax CE, i.e. BCE's pos_weight on
+    # z_1 - z_0 (the mean reduction keeps its scale).
+    seen: list[Any] = []
+    real = weightwise.losses.cross_entropy
+
+    def spy(logits, target, **kw):
+        if logits.requires_grad:
+            seen.append(kw.get("class_weight"))
+            kw_r = kw.get("reduction", "mean")
+            assert kw_r == "mean"
+        return real(logits, target, **kw)
+
+    monkeypatch.setattr(weightwise.losses, "cross_entropy", spy)
+    rng = np.random.default_rng(0)
+
+    def split(counts):
+        y = np.repeat([0, 1], counts)
+        return rng.normal(size=(len(y), 3)).astype(np.float32) + y[:, None], y
+
+    compare(split([48, 12]), split([10, 10]), split([10, 10]), strategies=["pos_weight"],
+            epochs=2, n_boot=20)  # fmt: skip
+    assert seen
+    for cw in seen:
+        np.testing.assert_allclose(torch.as_tensor(cw).numpy(), [1.0, 48 / 12])
 
 
 def _data(rng):

@@ -210,7 +210,9 @@ def compare_command(
     ] = None,
     dataset: Annotated[
         str,
-        typer.Option("--dataset", help="Built-in data: digits_lt or fashion_mnist_lt."),
+        typer.Option(
+            "--dataset", help="Built-in data: digits_lt, fashion_mnist_lt or breast_cancer."
+        ),
     ] = "digits_lt",
     imbalance_ratio: Annotated[
         float | None,
@@ -229,6 +231,14 @@ def compare_command(
         int,
         typer.Option("--seeds", help="Repeat every strategy over seeds S, S+1, … (split fixed)."),
     ] = 1,
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="Binary targets: the positive class [the rarer one].",
+            show_default=False,
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
     model: Annotated[str, typer.Option("--model", help="'mlp' or 'linear'.")] = "mlp",
@@ -274,6 +284,7 @@ def compare_command(
             epochs=epochs,
             seed=seed,
             seeds=seeds,
+            positive_class=positive_class,
             batch_size=batch_size,
             lr=lr,
             model=model,
@@ -314,6 +325,7 @@ def _prepare_compare(
     epochs: int,
     seed: int,
     seeds: int,
+    positive_class: str | None,
     batch_size: int,
     lr: float,
     model: str,
@@ -326,11 +338,12 @@ def _prepare_compare(
 
     import numpy as np
 
+    from weightwise.comparison._engine import as_binary
+
     from ._compare import CompareConfig, parse_hidden, parse_strategies
     from ._compare_data import BUILTIN_DATASETS, load_builtin, load_user_data
 
     try:
-        chosen = parse_strategies(strategies)
         widths = parse_hidden(hidden)
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -384,6 +397,16 @@ def _prepare_compare(
             seed=seed,
         )
 
+    task = "binary" if prepared.num_classes == 2 else "multiclass"
+    try:
+        chosen = parse_strategies(strategies, task)
+        if task == "binary":
+            prepared = as_binary(prepared, positive_class)
+        elif positive_class is not None:
+            raise UserError("--positive-class is for binary targets (2 classes)")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
     costs = None
     rank_by = "balanced_accuracy"
     if cost_matrix is not None:
@@ -411,6 +434,7 @@ def _prepare_compare(
         rank_by=rank_by,
         cost_matrix=costs,
         seeds=seeds,
+        task=task,
     )
     return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
 
@@ -490,6 +514,9 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         "log_loss",
         "calibration_error",
     ] + (["expected_cost"] if costs is not None else [])
+    if results["task"] == "binary":
+        cols = ["balanced_accuracy", "precision", "recall", "f1_score", "average_precision",
+                "log_loss"] + (["expected_cost"] if costs is not None else [])  # fmt: skip
     short = {
         "balanced_accuracy": "bal. acc",
         "f1_score": "macro F1",
@@ -498,7 +525,12 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         "log_loss": "log loss",
         "calibration_error": "ECE",
         "expected_cost": "exp. cost",
+        "precision": "precision",
+        "recall": "recall",
+        "average_precision": "AP",
     }
+    if results["task"] == "binary":
+        short["f1_score"] = "F1 (pos.)"
     table.add_column("#", justify="right")
     table.add_column("strategy", no_wrap=True)
     table.add_column(f"val {short[rank_by]}", justify="right", no_wrap=True)
@@ -517,7 +549,7 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         )
     out_console = Console()
     if not out_console.is_terminal:  # piped or logged: rich would assume 80 columns
-        out_console = Console(width=160)
+        out_console = Console(width=200)
     out_console.print(table)
     out_console.print(f"recommendation: {rec['strategy']}. {rec['verdict']}")
     for w in results.get("warnings", []):

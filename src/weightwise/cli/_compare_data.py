@@ -14,7 +14,7 @@ from weightwise.datasets import DataError
 
 __all__ = ["BUILTIN_DATASETS", "load_builtin", "load_user_data"]
 
-BUILTIN_DATASETS = ("digits_lt", "fashion_mnist_lt")
+BUILTIN_DATASETS = ("digits_lt", "fashion_mnist_lt", "breast_cancer")
 #: A text column with more distinct values than this is refused rather than one-hot encoded.
 MAX_CATEGORIES = 50
 
@@ -24,6 +24,8 @@ def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> Comp
     from weightwise.datasets import load_digits_lt
     from weightwise.datasets._fashion import fashion_mnist_available, load_fashion_mnist_lt
 
+    if name == "breast_cancer":
+        return _breast_cancer(seed)
     if name == "digits_lt":
         ratio = 50.0 if imbalance_ratio is None else imbalance_ratio
         lt = load_digits_lt(imbalance_ratio=ratio, seed=seed)
@@ -83,6 +85,33 @@ def _refuse_regression_target(names: list[str], n: int, target: str, path: Path)
             "weightings. Bin it into classes first (e.g. pandas.cut), or, if these are class "
             "ids, write them as text labels"
         )
+
+
+def _breast_cancer(seed: int) -> CompareData:
+    """scikit-learn's Wisconsin breast-cancer table (569 rows, 30 features; 212 malignant,
+    357 benign: 1 : 1.7), split stratified 60/20/20 by ``seed``, features standardised with
+    the training split's mean and deviation. The binary demo; malignant is positive."""
+    from sklearn.datasets import load_breast_cancer
+
+    from weightwise.data import stratified_split
+
+    bunch = load_breast_cancer()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target, dtype=np.int64)  # 0 malignant, 1 benign
+    parts = stratified_split(y, fractions=(0.6, 0.2, 0.2), seed=seed)
+    mu, sd = X[parts[0]].mean(axis=0), X[parts[0]].std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    Xs = [((X[idx] - mu) / sd).astype(np.float32) for idx in parts]
+    return CompareData(
+        X_train=Xs[0],
+        y_train=y[parts[0]],
+        X_val=Xs[1],
+        y_val=y[parts[1]],
+        X_test=Xs[2],
+        y_test=y[parts[2]],
+        class_names=tuple(str(n) for n in bunch.target_names),
+        info={"source": "breast_cancer", "split": f"stratified 60/20/20 (seed {seed})"},
+    )
 
 
 def _encode_features(

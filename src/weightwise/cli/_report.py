@@ -27,6 +27,9 @@ METRIC_LABELS = {
     "calibration_error": "ECE",
     "auroc": "macro AUROC",
     "expected_cost": "expected cost",
+    "precision": "precision (positive)",
+    "recall": "recall (positive)",
+    "average_precision": "average precision",
 }
 
 
@@ -220,7 +223,8 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
         st = strategies[n]
         vs = st.get("vs_none", {})
         cells = "".join(f"<td>{_fmt(st[scores_of][m])}</td>" for m in metrics)
-        pc = f"<td>{_fmt(st['test_prior_corrected']['balanced_accuracy'])}</td>" if has_test else ""
+        pc_value = st.get("test_prior_corrected", {}).get("balanced_accuracy")
+        pc = f"<td>{_fmt(pc_value) if pc_value is not None else ''}</td>" if has_test else ""
         mark = " ★" if n == rec["strategy"] else ""
         rows.append(
             f"<tr><td>{i}</td><td><b>{_e(n)}</b>{mark}<br><small>{_e(st['description'])}"

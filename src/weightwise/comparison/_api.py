@@ -13,12 +13,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._engine import HIGHER_IS_BETTER, CompareConfig, CompareData, parse_strategies, run_compare
+from ._engine import (
+    HIGHER_IS_BETTER,
+    CompareConfig,
+    CompareData,
+    as_binary,
+    parse_strategies,
+    run_compare,
+)
 
 __all__ = ["Comparison", "compare"]
 
 TASKS = ("binary", "multiclass", "multilabel", "segmentation")
-SUPPORTED_TASKS = ("multiclass",)
+SUPPORTED_TASKS = ("binary", "multiclass")
 
 
 class Comparison:
@@ -182,6 +189,7 @@ def compare(
     cost_matrix: Any = None,
     n_boot: int = 2000,
     class_names: Sequence[str] | None = None,
+    positive_class: Any = None,
     dataset_info: Mapping[str, Any] | None = None,
     on_epoch: Callable[[str, int], None] | None = None,
 ) -> Comparison:
@@ -201,8 +209,11 @@ def compare(
         model: zero-argument callable returning a fresh ``nn.Module`` mapping a batch of ``x``
             to logits ``(B, C)``; ``None``: the built-in MLP (``hidden`` widths; ``()`` for a
             linear model) on flattened features.
-        task: ``"multiclass"`` (inferred from ``y``; the other tasks are not served yet and
-            are refused rather than run as multiclass).
+        task: ``"binary"`` (2 classes) or ``"multiclass"``, inferred from ``y``; multi-label
+            and segmentation targets are not served yet and are refused rather than run as
+            multiclass. A binary task adds a ``"<strategy>+threshold"`` variant per strategy.
+        positive_class: binary only: the class name (``str`` of the label, or of
+            ``class_names``) that is positive; default the rarer training class.
         strategies: names (see ``weightwise.comparison.STRATEGIES``); default all.
         epochs, batch_size, lr: training budget; ``optimizer`` (``params -> Optimizer``)
             replaces Adam(lr).
@@ -225,8 +236,8 @@ def compare(
         ...     return rng.normal(size=(n, 4)).astype(np.float32) + y[:, None], y
         >>> cmp = weightwise.compare(split(200), split(100), split(100), epochs=2,
         ...                          strategies=["none", "balanced"], n_boot=200)
-        >>> sorted(cmp.ranking)
-        ['balanced', 'none']
+        >>> sorted(cmp.ranking)  # a binary task: each strategy and its tuned threshold
+        ['balanced', 'balanced+threshold', 'none', 'none+threshold']
     """
     Xtr, ytr, wtr = _materialise(train, "train")
     Xva, yva, wva = _materialise(val, "val")
@@ -234,14 +245,19 @@ def compare(
 
     inferred = infer_task(ytr)
     if task is None:
-        task = "multiclass" if inferred == "binary" else inferred
+        task = inferred
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
     if task not in SUPPORTED_TASKS or inferred not in ("binary", "multiclass"):
         shown = task if task not in SUPPORTED_TASKS else inferred
         raise ValueError(
             f"task {shown!r} is not served by compare yet (targets of shape "
-            f"{tuple(ytr.shape)}); only single-label multiclass targets (N,) are"
+            f"{tuple(ytr.shape)}); only single-label targets (N,) are (binary, multiclass)"
+        )
+    if task == "binary" and inferred != "binary":
+        raise ValueError(
+            f"task='binary' needs a target with exactly 2 classes; train has "
+            f"{len(torch.unique(ytr))}"
         )
     labels = [ytr, yva] + ([te[1]] if te is not None else [])
     for t, what in zip(labels, ("train", "val", "test"), strict=False):
@@ -282,6 +298,10 @@ def compare(
         w_test=None if te is None else w(te[2]),
         info=dict(dataset_info) if dataset_info is not None else {"source": "python"},
     )
+    if task == "binary":
+        data = as_binary(data, None if positive_class is None else str(positive_class))
+    elif positive_class is not None:
+        raise ValueError("positive_class is for binary targets (2 classes)")
     if any(x is not None for x in (data.w_train, data.w_val, data.w_test)):
         ones = lambda y: np.ones(len(y), np.float32)  # noqa: E731
         data = _with_weights(data, ones)
@@ -302,7 +322,7 @@ def compare(
         raise ValueError(f"class {names[int(np.flatnonzero(counts == 0)[0])]!r} has no train row")
     widths = tuple(int(h) for h in hidden)
     cfg = CompareConfig(
-        strategies=parse_strategies(strategies),
+        strategies=parse_strategies(strategies, task),
         epochs=epochs,
         seed=seed,
         batch_size=batch_size,
@@ -317,6 +337,7 @@ def compare(
         optimizer_factory=optimizer,
         optimizer_name="adam" if optimizer is None else "custom",
         device=None if device is None else str(device),
+        task=task,
     )
     return Comparison(run_compare(data, cfg, on_epoch=on_epoch))
 

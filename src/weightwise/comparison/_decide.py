@@ -53,6 +53,7 @@ def _bootstrap(
                 metric=metric,
                 rare=rare,
                 cost_matrix=cfg.cost_matrix,
+                positive=1 if cfg.task == "binary" else None,
             )
             for r in runs[n]
         ]

@@ -57,8 +57,18 @@ STRATEGIES: dict[str, str] = {
     "logit_adjusted": "logit-adjusted cross-entropy, τ=1 (Menon et al. 2021)",
     "posthoc_adjusted": "plain cross-entropy, logits adjusted by −log prior at inference",
     "ldam_drw": "LDAM margins with deferred re-weighting (Cao et al. 2019)",
+    "pos_weight": "binary only: positive class weighted n_neg/n_pos, as BCE's pos_weight",
 }
-DEFAULT_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
+DEFAULT_STRATEGIES: tuple[str, ...] = tuple(s for s in STRATEGIES if s != "pos_weight")
+#: The binary task's strategies; each also gets a "<strategy>+threshold" variant.
+BINARY_STRATEGIES: tuple[str, ...] = (
+    "none",
+    "balanced",
+    "pos_weight",
+    "focal",
+    "resample",
+    "logit_adjusted",
+)
 
 #: Metrics of the test table, named as in ``weightwise.metrics.functional`` where one exists.
 TEST_METRICS = (
@@ -81,6 +91,9 @@ HIGHER_IS_BETTER = {
     "calibration_error": False,
     "auroc": True,
     "expected_cost": False,
+    "precision": True,
+    "recall": True,
+    "average_precision": True,
 }
 
 
@@ -136,6 +149,7 @@ class CompareConfig:
     optimizer_factory: Callable[[Any], torch.optim.Optimizer] | None = None
     optimizer_name: str = "adam"
     device: str | None = None
+    task: str = "multiclass"
 
 
 def build_model(in_features: int, num_classes: int, cfg: CompareConfig) -> nn.Module:
@@ -167,7 +181,12 @@ LDAM_SCALE = 30.0
 
 
 def _strategy_parts(
-    name: str, counts: np.ndarray, cfg: CompareConfig, *, sync: bool = False
+    name: str,
+    counts: np.ndarray,
+    cfg: CompareConfig,
+    *,
+    sync: bool = False,
+    device: torch.device | None = None,
 ) -> tuple[LossFn, float | None, np.ndarray]:
     """The loss, the sampler's class power (``None``: plain shuffling) and the implied prior.
 
@@ -194,7 +213,8 @@ def _strategy_parts(
     uniform = np.full_like(prior, 1.0 / len(prior))
 
     def cw_of(scheme: str) -> torch.Tensor:
-        return torch.as_tensor(class_weights(counts=counts, scheme=scheme), dtype=torch.float32)
+        w = class_weights(counts=counts, scheme=scheme)
+        return torch.as_tensor(w, dtype=torch.float32, device=device)
 
     def ce(cw: torch.Tensor | None) -> LossFn:
         return lambda x, y, s, e: cross_entropy(x, y, sample_weight=s, class_weight=cw, sync=sync)
@@ -219,6 +239,11 @@ def _strategy_parts(
             None,
             _normalise(prior * cw.double().numpy()),
         )
+    if name == "pos_weight":
+        if len(counts) != 2:
+            raise ValueError("strategy 'pos_weight' is for binary targets (2 classes)")
+        pw = torch.tensor([1.0, float(n[0] / n[1])], dtype=torch.float32, device=device)
+        return ce(pw), None, _normalise(prior * pw.double().cpu().numpy())
     if name == "resample":
         return ce(None), 0.0, uniform
     if name == "sqrt_resample":
@@ -236,7 +261,7 @@ def _strategy_parts(
         drw = DeferredReweighting(counts, switch_epoch=switch, beta=0.999)
 
         def ldam(x: torch.Tensor, y: torch.Tensor, s: torch.Tensor | None, e: int) -> torch.Tensor:
-            cw = torch.as_tensor(drw.class_weight(e), dtype=torch.float32)
+            cw = torch.as_tensor(drw.class_weight(e), dtype=torch.float32, device=device)
             return ldam_loss(
                 x, y, counts=counts, sample_weight=s, class_weight=cw, scale=LDAM_SCALE, sync=sync
             )
@@ -423,8 +448,10 @@ def run_strategy(
 
         ids = [dist.local_rank] if device.type == "cuda" else None
         net = DistributedDataParallel(model, device_ids=ids)
-        train_loss_fn = _strategy_parts(name, counts, cfg, sync=True)[0]
+        train_loss_fn = _strategy_parts(name, counts, cfg, sync=True, device=device)[0]
         logits_of = lambda m, X: dist.gather_logits(m, X).cpu()  # noqa: E731
+    if dist is None and device.type != "cpu":  # class weights where the logits are
+        train_loss_fn = _strategy_parts(name, counts, cfg, device=device)[0]
     if cfg.optimizer_factory is not None:
         opt = cfg.optimizer_factory(model.parameters())
     else:
@@ -486,7 +513,7 @@ def run_strategy(
 
     # The selection checkpoint is the last epoch's model (EPOCH_RULE).
     val_probs = torch.softmax(lva.double(), dim=1)
-    val = evaluate_probs(val_probs, yva, wva, counts, cfg.cost_matrix)
+    val = _evaluate(val_probs, yva, wva, counts, cfg)
     val.pop("per_class_recall")
     val["epoch"] = cfg.epochs
     record: dict[str, Any] = {"description": STRATEGIES[name], "val": val}
@@ -501,8 +528,8 @@ def run_strategy(
         corrected = torch.as_tensor(
             prior_correction(probs.numpy(), train_prior=implied_prior, target_prior=target_prior)
         )
-        test = evaluate_probs(probs, yte, wte, counts, cfg.cost_matrix)
-        test_pc = evaluate_probs(corrected, yte, wte, counts, cfg.cost_matrix)
+        test = _evaluate(probs, yte, wte, counts, cfg)
+        test_pc = _evaluate(corrected, yte, wte, counts, cfg)
         per_class = test.pop("per_class_recall")
         test_pc.pop("per_class_recall")
         record["test"] = test
@@ -525,6 +552,63 @@ def run_strategy(
         val_probs.numpy(),
         None if record.get("test") is None else diag_probs.numpy(),
     )
+
+
+def _evaluate(
+    probs: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor | None,
+    counts: np.ndarray,
+    cfg: CompareConfig,
+) -> dict[str, Any]:
+    """:func:`evaluate_probs`, with the positive-class metrics for a binary task."""
+    out: dict[str, Any] = evaluate_probs(probs, y, w, counts, cfg.cost_matrix)
+    if cfg.task == "binary":
+        from ._binary import binary_metrics
+
+        per_class = out.pop("per_class_recall")
+        out.update(
+            binary_metrics(
+                probs[:, 1].numpy(), y.numpy(), None if w is None else w.double().numpy(), 0.5
+            )
+        )
+        out["per_class_recall"] = per_class
+    return out
+
+
+def _threshold_variant(name: str, base: _Run, data: CompareData, cfg: CompareConfig) -> _Run:
+    """``"<name>+threshold"``: the base model deciding ``p > t``, ``t`` tuned on validation."""
+    from ._binary import DECISION_METRICS, binary_metrics, cross_fitted_predictions, tune_threshold
+
+    wva = data.w_val
+    p_val = base.val_probs[:, 1]
+    t = tune_threshold(p_val, data.y_val, wva, cfg.rank_by)
+    pred_val, halves = cross_fitted_predictions(p_val, data.y_val, wva, cfg.rank_by, seed=cfg.seed)
+    rec = copy.deepcopy(base.record)
+    rec["description"] = f"{STRATEGIES[name]}; decision threshold tuned on validation"
+    rec["threshold"] = t
+    rec["val_thresholds_cross_fitted"] = halves
+    val_dec = binary_metrics(pred_val.astype(np.float64), data.y_val, wva, 0.5)
+    for key in DECISION_METRICS:
+        rec["val"][key] = val_dec[key]
+    onehot_val = np.eye(2)[pred_val]
+    test_dec_probs = None
+    if base.test_probs is not None and data.y_test is not None:
+        p_te = base.test_probs[:, 1]
+        test_dec = binary_metrics(p_te, data.y_test, data.w_test, t)
+        for key in DECISION_METRICS:
+            rec["test"][key] = test_dec[key]
+        pred_te = (p_te > t).astype(np.int64)
+        y_d = torch.from_numpy(data.y_test)
+        w_d = None if data.w_test is None else torch.as_tensor(data.w_test)
+        test_dec_probs = np.eye(2)[pred_te]
+        rec["per_class_recall"] = [
+            test_dec["recall"] if c == 1 else 2 * test_dec["balanced_accuracy"] - test_dec["recall"]
+            for c in (0, 1)
+        ]
+        rec["confusion_matrix"] = _confusion(torch.from_numpy(pred_te), y_d, w_d, 2)
+        rec.pop("test_prior_corrected", None)
+    return _Run(rec, onehot_val, test_dec_probs)
 
 
 def _in_features(X: Any) -> int:
@@ -591,10 +675,16 @@ def _run_all(
     on_epoch: Callable[[str, int], None] | None,
     dist: DistContext | None = None,
 ) -> dict[str, Any]:
+    from ._binary import THRESHOLD_METRICS
     from ._decide import decide
 
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
-    runs: dict[str, list[_Run]] = {name: [] for name in cfg.strategies}
+    variants = cfg.task == "binary" and cfg.rank_by in THRESHOLD_METRICS
+    runs: dict[str, list[_Run]] = {}
+    for name in cfg.strategies:
+        runs[name] = []
+        if variants:
+            runs[f"{name}+threshold"] = []
     for k, seed in enumerate(seeds):
         torch.manual_seed(seed)
         model0 = build_model(_in_features(data.X_train), data.num_classes, cfg)
@@ -604,9 +694,10 @@ def _run_all(
             cb = None
             if on_epoch is not None:
                 cb = lambda e, n=name, k=k: on_epoch(n, k * cfg.epochs + e)  # noqa: E731
-            runs[name].append(
-                run_strategy(name, data, cfg, init_state, seed=seed, on_epoch=cb, dist=dist)
-            )
+            run = run_strategy(name, data, cfg, init_state, seed=seed, on_epoch=cb, dist=dist)
+            runs[name].append(run)
+            if variants:
+                runs[f"{name}+threshold"].append(_threshold_variant(name, run, data, cfg))
 
     has_test = data.X_test is not None and data.y_test is not None
     strategies: dict[str, Any] = {}
@@ -621,9 +712,10 @@ def _run_all(
             record["val"], record["val_std"] = _mean_std([r.record["val"] for r in rs])
             if has_test:
                 record["test"], record["test_std"] = _mean_std([r.record["test"] for r in rs])
-                record["test_prior_corrected"] = _mean_std(
-                    [r.record["test_prior_corrected"] for r in rs]
-                )[0]
+                if "test_prior_corrected" in record:
+                    record["test_prior_corrected"] = _mean_std(
+                        [r.record["test_prior_corrected"] for r in rs]
+                    )[0]
             record["per_class_recall"] = np.mean(
                 [r.record["per_class_recall"] for r in rs], axis=0
             ).tolist()
@@ -641,7 +733,7 @@ def _run_all(
     model_name = "custom" if cfg.model_factory is not None else cfg.model
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "task": "multiclass",
+        "task": cfg.task,
         "dataset": {
             **data.info,
             "num_classes": data.num_classes,
@@ -707,11 +799,11 @@ def rank_strategies(strategies: dict[str, Any], metric: str) -> list[str]:
     return [name for _, name in sorted(enumerate(strategies), key=key)]
 
 
-def parse_strategies(text: str | Sequence[str] | None) -> tuple[str, ...]:
+def parse_strategies(text: str | Sequence[str] | None, task: str = "multiclass") -> tuple[str, ...]:
     """``"none,balanced"`` (or a sequence of names) -> a tuple; ``None`` or ``"all"`` -> every
-    strategy."""
+    strategy of the ``task``."""
     if text is None or (isinstance(text, str) and text.strip() in ("", "all")):
-        return DEFAULT_STRATEGIES
+        return BINARY_STRATEGIES if task == "binary" else DEFAULT_STRATEGIES
     parts = text.split(",") if isinstance(text, str) else list(text)
     names = tuple(str(s).strip() for s in parts if str(s).strip())
     for s in names:
@@ -721,7 +813,40 @@ def parse_strategies(text: str | Sequence[str] | None) -> tuple[str, ...]:
         raise ValueError("strategies is empty; name at least one, e.g. 'none,balanced'")
     if len(set(names)) != len(names):
         raise ValueError("--strategies lists a strategy twice")
+    if "pos_weight" in names and task != "binary":
+        raise ValueError("strategy 'pos_weight' is for binary targets (2 classes)")
     return names
+
+
+def as_binary(data: CompareData, positive: str | None) -> CompareData:
+    """Order a 2-class problem so that the positive class is index 1.
+
+    ``positive`` names it (a class name); default: the rarer training class (ties: the second).
+    """
+    import dataclasses
+
+    names = list(data.class_names)
+    if positive is None:
+        counts = data.counts
+        pos = 0 if counts[0] < counts[1] else 1
+    elif positive in names:
+        pos = names.index(positive)
+    else:
+        raise ValueError(
+            f"positive class {positive!r} is not a class of the target; classes: "
+            + ", ".join(repr(n) for n in names)
+        )
+    info = {**data.info, "positive_class": names[pos]}
+    if pos == 1:
+        return dataclasses.replace(data, info=info)
+    return dataclasses.replace(
+        data,
+        y_train=(1 - data.y_train).astype(np.int64),
+        y_val=(1 - data.y_val).astype(np.int64),
+        y_test=None if data.y_test is None else (1 - data.y_test).astype(np.int64),
+        class_names=(names[1], names[0]),
+        info=info,
+    )
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

@@ -43,6 +43,8 @@ BOOTSTRAP_METRICS = (
     "worst_class_recall",
     "log_loss",
     "expected_cost",
+    "precision",
+    "recall",
 )
 
 
@@ -61,6 +63,7 @@ class ExampleStats:
     w: np.ndarray
     value: np.ndarray | None
     rare: np.ndarray
+    positive: int | None = None
 
 
 def example_stats(
@@ -71,11 +74,13 @@ def example_stats(
     metric: str,
     rare: np.ndarray,
     cost_matrix: np.ndarray | None = None,
+    positive: int | None = None,
 ) -> ExampleStats:
     """The :class:`ExampleStats` of class probabilities ``probs`` (N, C) for labels ``y`` (N,).
 
     Predictions are ``argmax`` (the Bayes decision under ``cost_matrix`` for
-    ``metric="expected_cost"``).
+    ``metric="expected_cost"``). With ``positive`` (a binary task), ``f1_score``,
+    ``precision`` and ``recall`` are that class's.
     """
     n, c = probs.shape
     ww = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
@@ -108,7 +113,9 @@ def example_stats(
             return m
 
     rare_idx = np.asarray(rare, dtype=np.int64)
-    return ExampleStats(onehot(y, ww), onehot(y, hit), onehot(pred, ww), ww, value, rare_idx)
+    return ExampleStats(
+        onehot(y, ww), onehot(y, hit), onehot(pred, ww), ww, value, rare_idx, positive
+    )
 
 
 def _mm(R: np.ndarray, M: Any) -> np.ndarray:
@@ -142,6 +149,16 @@ def resampled_metric(metric: str, st: ExampleStats, R: np.ndarray) -> np.ndarray
     hits = _mm(R, st.hit_w)
     support = _mm(R, st.true_w)
     with np.errstate(invalid="ignore", divide="ignore"):
+        if st.positive is not None and metric in ("f1_score", "precision", "recall"):
+            k = st.positive
+            tp = hits[:, k]
+            if metric == "recall":
+                denom = support[:, k]
+            elif metric == "precision":
+                denom = _mm(R, st.pred_w)[:, k]
+            else:
+                tp, denom = 2 * tp, support[:, k] + _mm(R, st.pred_w)[:, k]
+            return np.where(denom > 0, tp / np.where(denom > 0, denom, 1), 0.0)
         if metric == "f1_score":
             denom = support + _mm(R, st.pred_w)
             f1 = np.where(denom > 0, 2 * hits / np.where(denom > 0, denom, 1), np.nan)
