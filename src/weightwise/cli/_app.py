@@ -260,7 +260,10 @@ def compare_command(
 ) -> None:
     """Train the same model with every weighting strategy and compare them on your data.
 
-    Writes results.json, report.html and PNG figures into --out, and prints a ranked table.
+    Strategies are ranked on the validation set; the top one is recommended over plain
+    training (none) only when a paired bootstrap, Holm-corrected, shows it ahead; the test set
+    reports each difference with a 95% interval. Writes results.json, report.html and PNG
+    figures into --out, and prints the ranked table and the verdict.
 
     Under ``torchrun --nproc-per-node W -m weightwise compare …`` every strategy trains with
     DistributedDataParallel: each rank takes its share of the same global batches, losses use
