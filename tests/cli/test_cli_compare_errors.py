@@ -108,6 +108,12 @@ def test_regression_looking_target_is_refused_with_a_hint(tmp_path, capsys, no_t
     assert "pandas.cut" in line
 
 
+def test_delimited_multilabel_target_is_refused(tmp_path, capsys, no_training):
+    path = _table(tmp_path, label=np.where(np.arange(120) % 2, "0|even", "1|odd"))
+    line = _error(capsys, ["--data", str(path), "--target", "label", "--out", str(tmp_path / "o")])
+    assert "'0|even'" in line and "multi-label target" in line
+
+
 def test_nested_parquet_column_is_refused(tmp_path, capsys, no_training):
     pytest.importorskip("pyarrow")
     path = _table(tmp_path, "n.parquet", tags=[[1, 2]] * 120)

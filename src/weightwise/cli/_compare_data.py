@@ -114,6 +114,25 @@ def _breast_cancer(seed: int) -> CompareData:
     )
 
 
+#: Separators that make a text label look like a set of labels (a multi-label target).
+LABEL_SEPARATORS = ("|", ";", ",")
+
+
+def _refuse_delimited_labels(names: list[str], labels: np.ndarray, target: str, path: Path) -> None:
+    """A target such as ``"0|even"`` is multi-label, which compare does not serve yet: refuse
+    it rather than treat every combination as a class."""
+    counts = np.bincount(labels, minlength=len(names))
+    for sep in LABEL_SEPARATORS:
+        has = np.array([sep in n for n in names])
+        if counts[has].sum() > 0.5 * counts.sum():
+            example = names[int(np.flatnonzero(has)[0])]
+            raise DataError(
+                f"target column {target!r} of {path} holds delimited labels such as "
+                f"{example!r}: that is a multi-label target, which compare does not serve yet; "
+                "give one class per row"
+            )
+
+
 def _encode_features(
     frames: list[Any], *, impute: str | None, names: list[Where]
 ) -> list[np.ndarray]:
@@ -221,6 +240,7 @@ def load_user_data(
     if len(names) < 2:
         raise DataError(f"the target column {target!r} holds a single class; nothing to compare")
     _refuse_regression_target(names, len(table.labels), target, path)
+    _refuse_delimited_labels(names, table.labels, target, path)
     frames = [table.features]
     wheres: list[Where] = [_file_where(path, np.arange(len(table.labels)))]
     labels = [table.labels]
