@@ -11,6 +11,9 @@ training against unweighted training.
 3. A whole `compare` epoch (training plus the per-epoch validation record) of the class-weighted
    strategy `balanced` against the unweighted `none`, both as `compare` runs them (test-set
    evaluation included, divided by the epochs).
+4. The statistics' cost: the default run in process (11 strategies, 30 epochs, 2000 paired
+   bootstrap resamples on validation and on test), with the time spent in the decision
+   (bootstrap + Holm) as a share of the run; with `--seeds 3` too.
 
 Run: .venv/bin/python benchmarks/bench_compare.py [--repeats 30] [--skip-default]
 """
@@ -35,8 +38,8 @@ def main() -> None:
     import torch
     import torch.nn.functional as F
 
-    from weightwise.cli._compare import CompareConfig, build_model
     from weightwise.cli._compare_data import load_builtin
+    from weightwise.comparison._engine import CompareConfig, build_model
     from weightwise.losses import cross_entropy
     from weightwise.weights import class_weights
 
@@ -122,7 +125,7 @@ def main() -> None:
 
     # 3. A whole `compare` epoch (training + the per-epoch validation record), class-weighted
     #    strategy against the unweighted one, both as `compare` runs them.
-    from weightwise.cli._compare import run_compare
+    from weightwise.comparison._engine import run_compare
 
     per: dict[str, list[float]] = {"none": [], "balanced": []}
     epochs = 10
@@ -140,6 +143,34 @@ def main() -> None:
         f"  balanced (class-weighted)  : {m['balanced'] * 1e3:8.2f} ms "
         f"({100 * (m['balanced'] / m['none'] - 1):+.1f} %)"
     )
+
+    # 4. The bootstrap's share of a default run.
+    import weightwise.comparison._decide as decide_module
+
+    spent: list[float] = []
+    real_decide = decide_module.decide
+
+    def timed(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return real_decide(*a, **kw)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
+    decide_module.decide = timed
+    try:
+        for seeds in (1, 3):
+            spent.clear()
+            t0 = time.perf_counter()
+            run_compare(data, CompareConfig(seeds=seeds))
+            total = time.perf_counter() - t0
+            print(
+                f"default run, {seeds} seed(s), in process: {total:.1f} s; decision (2000 paired "
+                f"bootstrap resamples on val and on test, Holm): {spent[0] * 1e3:.0f} ms = "
+                f"{100 * spent[0] / total:.1f} % of the run"
+            )
+    finally:
+        decide_module.decide = real_decide
 
 
 if __name__ == "__main__":

@@ -8,7 +8,17 @@ import sys
 
 import pytest
 
-SUBPACKAGES = ["cli", "data", "datasets", "decision", "keras", "metrics", "nn", "schedules"]
+SUBPACKAGES = [
+    "cli",
+    "comparison",
+    "data",
+    "datasets",
+    "decision",
+    "keras",
+    "metrics",
+    "nn",
+    "schedules",
+]
 HEAVY = ["torchmetrics", "scipy", "matplotlib", "pandas", "sklearn", "keras", "transformers"]
 
 

@@ -32,22 +32,30 @@ from .reduction import broadcast_weight, reduce_loss
 from .weights import class_weights
 
 if TYPE_CHECKING:  # the lazy subpackages, for type checkers and IDEs
-    from . import cli, data, datasets, decision, keras, metrics, nn, schedules
+    from . import cli, comparison, data, datasets, decision, keras, metrics, nn, schedules
+    from .comparison import Comparison, compare
 
 __version__ = "0.1.0"
 
 #: Subpackages imported on first attribute access (``weightwise.metrics``).
 _LAZY_SUBMODULES = frozenset(
-    {"cli", "data", "datasets", "decision", "keras", "metrics", "nn", "schedules"}
+    {"cli", "comparison", "data", "datasets", "decision", "keras", "metrics", "nn", "schedules"}
 )
 
+#: Names imported on first access: ``weightwise.compare`` and ``weightwise.Comparison`` live in
+#: :mod:`weightwise.comparison`, which needs pandas, matplotlib and scikit-learn.
+_LAZY_ATTRIBUTES = {"compare": "comparison", "Comparison": "comparison"}
+
 __all__ = [
+    "Comparison",
     "__version__",
     "broadcast_weight",
     "checks",
     "checks_enabled",
     "class_weights",
     "cli",
+    "compare",
+    "comparison",
     "data",
     "datasets",
     "decision",
@@ -72,8 +80,12 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module  # later look-ups skip this hook
         return module
+    if name in _LAZY_ATTRIBUTES:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY_ATTRIBUTES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_SUBMODULES)
+    return sorted(set(globals()) | _LAZY_SUBMODULES | set(_LAZY_ATTRIBUTES))

@@ -30,19 +30,27 @@ def test_builtin_run_writes_results_and_report(tmp_path):
               str(out)])  # fmt: skip
     assert r.exit_code == 0, r.output
     res = _results(out)
-    assert res["schema_version"] == 1
+    assert res["schema_version"] == 2
+    assert res["selection"] == {"metric": "balanced_accuracy", "split": "val",
+                                "epoch_rule": "last"}  # fmt: skip
+    assert set(res["recommendation"]) == {"strategy", "metric", "val", "vs_none", "verdict"}
+    for key in ("val", "vs_none"):
+        assert set(res["recommendation"][key]) == {"diff", "ci95", "significant"}
     assert set(res["strategies"]) == {"none", "balanced", "resample"}
     for st in res["strategies"].values():
         assert set(st["test"]) >= {"accuracy", "balanced_accuracy", "f1_score", "log_loss",
                                    "calibration_error", "auroc", "rare_recall",
                                    "worst_class_recall"}  # fmt: skip
         assert st["test_prior_corrected"].keys() == st["test"].keys()
+        assert st["val"].keys() == {*st["test"], "epoch"} and st["val"]["epoch"] == 3
         assert [h["epoch"] for h in st["history"]] == [1, 2, 3]
         assert {"train_loss", "train_ce_unweighted", "val_loss_unweighted",
                 "val_loss_as_trained"} <= set(st["history"][0])  # fmt: skip
     html = (out / "report.html").read_text()
-    assert "<h2>Ranking (test set)</h2>" in html and "data:image/png;base64," in html
-    for png in ("curves", "recall_vs_frequency", "confusion_matrices", "reliability"):
+    assert "<h2>Ranking (by validation balanced acc.)</h2>" in html
+    assert "data:image/png;base64," in html
+    assert html.index("Recommendation:") < html.index("Ranking (by validation")
+    for png in ("curves", "recall_vs_frequency", "confusion_matrices", "reliability", "forest"):
         assert (out / f"{png}.png").stat().st_size > 1000
 
 
@@ -117,7 +125,8 @@ def test_cost_matrix_ranks_by_expected_cost(tmp_path):
     assert r.exit_code == 0, r.output
     res = _results(out)
     assert res["config"]["rank_by"] == "expected_cost"
-    exp = {n: s["test"]["expected_cost"] for n, s in res["strategies"].items()}
+    assert res["selection"]["metric"] == "expected_cost"
+    exp = {n: s["val"]["expected_cost"] for n, s in res["strategies"].items()}
     assert res["ranking"] == sorted(exp, key=lambda n: exp[n])
 
 

@@ -22,31 +22,9 @@ try:  # recent typer releases vendor click
 except ImportError:  # pragma: no cover - older typer depends on click
     from click.exceptions import ClickException  # type: ignore[no-redef,assignment,unused-ignore]
 
-from weightwise.datasets import DataError
+from ._errors import USER_ERRORS, UserError, fail
 
 __all__ = ["UserError", "app", "main"]
-
-#: Exit status for a user's mistake (bad option, bad data), as click uses for usage errors.
-USAGE_EXIT_CODE = 2
-
-
-class UserError(Exception):
-    """A mistake in how the command was called; its message is shown as ``error: <message>``."""
-
-
-def error_line(message: str) -> str:
-    """``message`` as the one ``error: …`` line the command prints for a user's mistake."""
-    line = " ".join(str(message).split())
-    return f"error: {line}\n"
-
-
-def _fail(message: str) -> None:
-    from ._distributed import is_quiet_rank
-
-    if not is_quiet_rank():  # under torchrun, rank 0 alone says it; every rank exits 2
-        sys.stderr.write(error_line(message))
-        sys.stderr.flush()
-    sys.exit(USAGE_EXIT_CODE)
 
 
 class _Group(TyperGroup):
@@ -71,9 +49,9 @@ class _Group(TyperGroup):
                 **extra,
             )
         except ClickException as exc:
-            _fail(exc.format_message())
-        except (DataError, UserError) as exc:
-            _fail(str(exc))
+            fail(exc.format_message())
+        except USER_ERRORS as exc:
+            fail(str(exc))
         except typer.Abort:
             sys.stderr.write("Aborted!\n")
             sys.exit(1)
@@ -232,7 +210,9 @@ def compare_command(
     ] = None,
     dataset: Annotated[
         str,
-        typer.Option("--dataset", help="Built-in data: digits_lt or fashion_mnist_lt."),
+        typer.Option(
+            "--dataset", help="Built-in data: digits_lt, fashion_mnist_lt or breast_cancer."
+        ),
     ] = "digits_lt",
     imbalance_ratio: Annotated[
         float | None,
@@ -247,6 +227,18 @@ def compare_command(
     ] = "all",
     epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 30,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, init and batches.")] = 0,
+    seeds: Annotated[
+        int,
+        typer.Option("--seeds", help="Repeat every strategy over seeds S, S+1, … (split fixed)."),
+    ] = 1,
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="Binary targets: the positive class [the rarer one].",
+            show_default=False,
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
     model: Annotated[str, typer.Option("--model", help="'mlp' or 'linear'.")] = "mlp",
@@ -268,7 +260,10 @@ def compare_command(
 ) -> None:
     """Train the same model with every weighting strategy and compare them on your data.
 
-    Writes results.json, report.html and PNG figures into --out, and prints a ranked table.
+    Strategies are ranked on the validation set; the top one is recommended over plain
+    training (none) only when a paired bootstrap, Holm-corrected, shows it ahead; the test set
+    reports each difference with a 95% interval. Writes results.json, report.html and PNG
+    figures into --out, and prints the ranked table and the verdict.
 
     Under ``torchrun --nproc-per-node W -m weightwise compare …`` every strategy trains with
     DistributedDataParallel: each rank takes its share of the same global batches, losses use
@@ -291,6 +286,8 @@ def compare_command(
             strategies=strategies,
             epochs=epochs,
             seed=seed,
+            seeds=seeds,
+            positive_class=positive_class,
             batch_size=batch_size,
             lr=lr,
             model=model,
@@ -330,6 +327,8 @@ def _prepare_compare(
     strategies: str,
     epochs: int,
     seed: int,
+    seeds: int,
+    positive_class: str | None,
     batch_size: int,
     lr: float,
     model: str,
@@ -342,15 +341,20 @@ def _prepare_compare(
 
     import numpy as np
 
+    from weightwise.comparison._engine import as_binary
+
     from ._compare import CompareConfig, parse_hidden, parse_strategies
     from ._compare_data import BUILTIN_DATASETS, load_builtin, load_user_data
 
     try:
-        chosen = parse_strategies(strategies)
         widths = parse_hidden(hidden)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    for name, value in (("--epochs", epochs), ("--batch-size", batch_size)):
+    out_dir = out
+    if out_dir is None:
+        out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
+    _check_out_dir(out_dir)
+    for name, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--seeds", seeds)):
         if value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
     if not (math.isfinite(lr) and lr > 0):
@@ -396,6 +400,16 @@ def _prepare_compare(
             seed=seed,
         )
 
+    task = "binary" if prepared.num_classes == 2 else "multiclass"
+    try:
+        chosen = parse_strategies(strategies, task)
+        if task == "binary":
+            prepared = as_binary(prepared, positive_class)
+        elif positive_class is not None:
+            raise UserError("--positive-class is for binary targets (2 classes)")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
     costs = None
     rank_by = "balanced_accuracy"
     if cost_matrix is not None:
@@ -422,11 +436,28 @@ def _prepare_compare(
         hidden=widths,
         rank_by=rank_by,
         cost_matrix=costs,
+        seeds=seeds,
+        task=task,
     )
-    out_dir = out
-    if out_dir is None:
-        out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
     return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` that is a file or cannot be written, before any data or training."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    probe = out
+    while not probe.exists():
+        parent = probe.parent
+        if parent == probe:
+            break
+        probe = parent
+    if not probe.is_dir():
+        raise UserError(f"--out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out} is not writable (no write permission on {probe})")
 
 
 def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
@@ -453,7 +484,7 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         transient=False,
         disable=not main_rank,
     ) as progress:
-        tasks = {n: progress.add_task(n, total=epochs) for n in chosen}
+        tasks = {n: progress.add_task(n, total=epochs * cfg.seeds) for n in chosen}
         results = run_compare(
             prepared,
             cfg,
@@ -473,7 +504,11 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
 
     from rich.table import Table
 
-    table = Table(title=f"weightwise compare — ranked by test {rank_by.replace('_', ' ')}")
+    rec = results["recommendation"]
+    table = Table(
+        title=f"weightwise compare — ranked by validation {rank_by.replace('_', ' ')}"
+        f" (last epoch); recommended: {rec['strategy']}"
+    )
     cols = [
         "balanced_accuracy",
         "f1_score",
@@ -482,8 +517,9 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         "log_loss",
         "calibration_error",
     ] + (["expected_cost"] if costs is not None else [])
-    table.add_column("#", justify="right")
-    table.add_column("strategy", no_wrap=True)
+    if results["task"] == "binary":
+        cols = ["balanced_accuracy", "precision", "recall", "f1_score", "average_precision",
+                "log_loss"] + (["expected_cost"] if costs is not None else [])  # fmt: skip
     short = {
         "balanced_accuracy": "bal. acc",
         "f1_score": "macro F1",
@@ -492,16 +528,35 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         "log_loss": "log loss",
         "calibration_error": "ECE",
         "expected_cost": "exp. cost",
+        "precision": "precision",
+        "recall": "recall",
+        "average_precision": "AP",
     }
+    if results["task"] == "binary":
+        short["f1_score"] = "F1 (pos.)"
+    table.add_column("#", justify="right")
+    table.add_column("strategy", no_wrap=True)
+    table.add_column(f"val {short[rank_by]}", justify="right", no_wrap=True)
+    table.add_column("val Δ vs none [CI]", justify="right", no_wrap=True)
     for c_name in cols:
-        table.add_column(short[c_name], justify="right", no_wrap=True)
+        table.add_column(f"test {short[c_name]}", justify="right", no_wrap=True)
     for i, n in enumerate(results["ranking"], 1):
-        t = results["strategies"][n]["test"]
-        table.add_row(str(i), n, *(f"{t[c_name]:.3f}" for c_name in cols))
+        st = results["strategies"][n]
+        t = st["test"]
+        vs = st.get("vs_none", {}).get("val")
+        ci = "" if vs is None else f"{vs['diff']:+.3f} [{vs['ci95'][0]:+.3f}, {vs['ci95'][1]:+.3f}]"
+        if vs is not None and vs["significant"]:
+            ci += " *"
+        table.add_row(
+            str(i), n, f"{st['val'][rank_by]:.3f}", ci, *(f"{t[c_name]:.3f}" for c_name in cols)
+        )
     out_console = Console()
     if not out_console.is_terminal:  # piped or logged: rich would assume 80 columns
-        out_console = Console(width=120)
+        out_console = Console(width=200)
     out_console.print(table)
+    out_console.print(f"recommendation: {rec['strategy']}. {rec['verdict']}")
+    for w in results.get("warnings", []):
+        out_console.print(f"warning: {w}")
     out_console.print(
         f"{len(chosen)} strategies ({', '.join(s for s in chosen if s in STRATEGIES)})"
         f" in {elapsed:.1f} s"

@@ -3,18 +3,18 @@ float32 features (numeric standardised, categorical one-hot) with int64 labels a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from weightwise.comparison._engine import CompareData
 from weightwise.datasets import DataError
-
-from ._compare import CompareData
 
 __all__ = ["BUILTIN_DATASETS", "load_builtin", "load_user_data"]
 
-BUILTIN_DATASETS = ("digits_lt", "fashion_mnist_lt")
+BUILTIN_DATASETS = ("digits_lt", "fashion_mnist_lt", "breast_cancer")
 #: A text column with more distinct values than this is refused rather than one-hot encoded.
 MAX_CATEGORIES = 50
 
@@ -24,6 +24,8 @@ def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> Comp
     from weightwise.datasets import load_digits_lt
     from weightwise.datasets._fashion import fashion_mnist_available, load_fashion_mnist_lt
 
+    if name == "breast_cancer":
+        return _breast_cancer(seed)
     if name == "digits_lt":
         ratio = 50.0 if imbalance_ratio is None else imbalance_ratio
         lt = load_digits_lt(imbalance_ratio=ratio, seed=seed)
@@ -49,8 +51,90 @@ def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> Comp
     )
 
 
+Where = Callable[[int], str]
+
+
+def _file_where(path: Path, rows: np.ndarray) -> Where:
+    """Formats a position in a split as the row of the file it came from."""
+    csv = any(s.lower() in (".csv", ".tsv") for s in path.suffixes)
+
+    def where(i: int) -> str:
+        r = int(rows[i])
+        return f"row {r} (line {r + 2}) of {path}" if csv else f"row {r} of {path}"
+
+    return where
+
+
+#: A numeric target with more distinct values than this share of its rows looks like regression.
+REGRESSION_UNIQUE_SHARE = 0.5
+
+
+def _refuse_regression_target(names: list[str], n: int, target: str, path: Path) -> None:
+    def is_number(v: str) -> bool:
+        try:
+            float(v)
+        except ValueError:
+            return False
+        return True
+
+    k = len(names)
+    if k >= 10 and k > REGRESSION_UNIQUE_SHARE * n and all(is_number(v) for v in names):
+        raise DataError(
+            f"target column {target!r} of {path} looks like a regression target: {k} distinct "
+            f"numbers in {n} rows ({100 * k / n:.0f}% unique); compare compares classification "
+            "weightings. Bin it into classes first (e.g. pandas.cut), or, if these are class "
+            "ids, write them as text labels"
+        )
+
+
+def _breast_cancer(seed: int) -> CompareData:
+    """scikit-learn's Wisconsin breast-cancer table (569 rows, 30 features; 212 malignant,
+    357 benign: 1 : 1.7), split stratified 60/20/20 by ``seed``, features standardised with
+    the training split's mean and deviation. The binary demo; malignant is positive."""
+    from sklearn.datasets import load_breast_cancer
+
+    from weightwise.data import stratified_split
+
+    bunch = load_breast_cancer()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.asarray(bunch.target, dtype=np.int64)  # 0 malignant, 1 benign
+    parts = stratified_split(y, fractions=(0.6, 0.2, 0.2), seed=seed)
+    mu, sd = X[parts[0]].mean(axis=0), X[parts[0]].std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    Xs = [((X[idx] - mu) / sd).astype(np.float32) for idx in parts]
+    return CompareData(
+        X_train=Xs[0],
+        y_train=y[parts[0]],
+        X_val=Xs[1],
+        y_val=y[parts[1]],
+        X_test=Xs[2],
+        y_test=y[parts[2]],
+        class_names=tuple(str(n) for n in bunch.target_names),
+        info={"source": "breast_cancer", "split": f"stratified 60/20/20 (seed {seed})"},
+    )
+
+
+#: Separators that make a text label look like a set of labels (a multi-label target).
+LABEL_SEPARATORS = ("|", ";", ",")
+
+
+def _refuse_delimited_labels(names: list[str], labels: np.ndarray, target: str, path: Path) -> None:
+    """A target such as ``"0|even"`` is multi-label, which compare does not serve yet: refuse
+    it rather than treat every combination as a class."""
+    counts = np.bincount(labels, minlength=len(names))
+    for sep in LABEL_SEPARATORS:
+        has = np.array([sep in n for n in names])
+        if counts[has].sum() > 0.5 * counts.sum():
+            example = names[int(np.flatnonzero(has)[0])]
+            raise DataError(
+                f"target column {target!r} of {path} holds delimited labels such as "
+                f"{example!r}: that is a multi-label target, which compare does not serve yet; "
+                "give one class per row"
+            )
+
+
 def _encode_features(
-    frames: list[Any], *, impute: str | None, names: list[str]
+    frames: list[Any], *, impute: str | None, names: list[Where]
 ) -> list[np.ndarray]:
     """Standardise numeric columns and one-hot text columns, fitted on ``frames[0]`` (train)."""
     import pandas as pd
@@ -67,14 +151,13 @@ def _encode_features(
                 for s in series
             ]
             fill = float(np.nanmedian(values[0])) if np.isfinite(values[0]).any() else 0.0
-            for part, (v, name) in enumerate(zip(values, names, strict=True)):
+            for part, (v, where) in enumerate(zip(values, names, strict=True)):
                 bad = np.flatnonzero(~np.isfinite(v))
                 if bad.size:
                     if impute != "median":
                         raise DataError(
-                            f"feature column {col!r} has a missing or non-finite value in row "
-                            f"{int(bad[0])} of the {name} data; pass --impute median or clean "
-                            "the file"
+                            f"feature column {col!r} has a missing or non-finite value in "
+                            f"{where(int(bad[0]))}; pass --impute median or clean the file"
                         )
                     v[bad] = fill
                 values[part] = v
@@ -84,14 +167,14 @@ def _encode_features(
                 out_cols[part].append(((v - mu) / sd)[:, None])
             continue
         texts = [s.astype("object") for s in series]
-        for part, (t, name) in enumerate(zip(texts, names, strict=True)):
+        for part, (t, where) in enumerate(zip(texts, names, strict=True)):
             missing = np.flatnonzero(t.isna().to_numpy())
             if missing.size:
                 if impute != "median":
                     raise DataError(
-                        f"feature column {col!r} has a missing value in row {int(missing[0])} "
-                        f"of the {name} data; pass --impute median (the most frequent value "
-                        "for a text column) or clean the file"
+                        f"feature column {col!r} has a missing value in {where(int(missing[0]))}"
+                        "; pass --impute median (the most frequent value for a text column) or "
+                        "clean the file"
                     )
                 mode = texts[0].dropna().astype(str).mode()
                 texts[part] = t.fillna(mode.iloc[0] if len(mode) else "")
@@ -112,7 +195,7 @@ def _encode_features(
 
 
 def _recency(
-    frame: Any, time_column: str, half_life_days: float, now: Any
+    frame: Any, time_column: str, half_life_days: float, now: Any, where: Where
 ) -> tuple[np.ndarray, Any]:
     import pandas as pd
 
@@ -127,7 +210,7 @@ def _recency(
     bad = np.flatnonzero(t.isna().to_numpy())
     if bad.size:
         raise DataError(
-            f"time column {time_column!r} has a missing or unparsable date in row {int(bad[0])}"
+            f"time column {time_column!r} has a missing or unparsable date in {where(int(bad[0]))}"
         )
     ref = t.max() if now is None else now
     try:
@@ -156,7 +239,10 @@ def load_user_data(
     names = list(table.class_names)
     if len(names) < 2:
         raise DataError(f"the target column {target!r} holds a single class; nothing to compare")
+    _refuse_regression_target(names, len(table.labels), target, path)
+    _refuse_delimited_labels(names, table.labels, target, path)
     frames = [table.features]
+    wheres: list[Where] = [_file_where(path, np.arange(len(table.labels)))]
     labels = [table.labels]
     weights = [table.sample_weight]
     info: dict[str, Any] = {"source": "file", "path": str(path), "target": target}
@@ -178,6 +264,7 @@ def load_user_data(
         if missing_cols:
             raise DataError(f"the {what} file {p} lacks feature column {missing_cols[0]!r}")
         frames.append(other.features[list(frames[0].columns)])
+        wheres.append(_file_where(p, np.arange(len(other.labels))))
         labels.append(remap[other.labels])
         weights.append(other.sample_weight)
 
@@ -188,17 +275,39 @@ def load_user_data(
         val_f = 0.15 if val_data is None else 0.0
         test_f = 0.15 if test_data is None else 0.0
         want = (1.0 - val_f - test_f, val_f, test_f)
+        need = sum(f > 0 for f in want)
+        per_class = np.bincount(labels[0], minlength=len(names))
+        few = np.flatnonzero(per_class < need)
+        if few.size:
+            c = int(few[0])
+            shown = "/".join(f"{round(100 * f)}" for f in want if f > 0)
+            raise DataError(
+                f"class {names[c]!r} has {int(per_class[c])} row(s) in {path}; the stratified "
+                f"{shown} split needs at least {need} per class (one for each split) — add "
+                "rows, drop or merge the class, or pass --val-data and --test-data"
+                + (f" ({few.size} classes are that small)" if few.size > 1 else "")
+            )
         parts = stratified_split(labels[0], fractions=want, seed=seed)
         base_f, base_y, base_w = frames[0], labels[0], weights[0]
         split_f = [base_f.iloc[idx].reset_index(drop=True) for idx in parts]
         split_y = [base_y[idx] for idx in parts]
         split_w = [None if base_w is None else base_w[idx] for idx in parts]
-        given = iter(zip(frames[1:], labels[1:], weights[1:], strict=True))
-        val = (split_f[1], split_y[1], split_w[1]) if val_data is None else next(given)
-        test = (split_f[2], split_y[2], split_w[2]) if test_data is None else next(given)
+        split_where = [_file_where(path, idx) for idx in parts]
+        given = iter(zip(frames[1:], labels[1:], weights[1:], wheres[1:], strict=True))
+        val = (
+            (split_f[1], split_y[1], split_w[1], split_where[1])
+            if val_data is None
+            else next(given)
+        )
+        test = (
+            (split_f[2], split_y[2], split_w[2], split_where[2])
+            if test_data is None
+            else next(given)
+        )
         frames = [split_f[0], val[0], test[0]]
         labels = [split_y[0], val[1], test[1]]
         weights = [split_w[0], val[2], test[2]]
+        wheres = [split_where[0], val[3], test[3]]
         info["split"] = f"stratified 70/15/15 (seed {seed})"
     else:
         info["split"] = "user files"
@@ -209,7 +318,7 @@ def load_user_data(
         rec = []
         now = None
         for part, f in enumerate(frames):
-            w, ref = _recency(f, time_column, half_life_days, now if part else None)
+            w, ref = _recency(f, time_column, half_life_days, now if part else None, wheres[part])
             now = ref if part == 0 else now
             rec.append(w)
         weights = [r if w is None else r * w for r, w in zip(rec, weights, strict=True)]
@@ -218,7 +327,7 @@ def load_user_data(
     elif half_life_days is not None:
         raise DataError("--half-life needs --time-column COLUMN")
 
-    X = _encode_features(frames, impute=impute, names=["training", "validation", "test"])
+    X = _encode_features(frames, impute=impute, names=wheres)
     counts = np.bincount(labels[0], minlength=len(names))
     if (counts == 0).any():
         missing = names[int(np.flatnonzero(counts == 0)[0])]

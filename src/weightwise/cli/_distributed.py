@@ -31,35 +31,15 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from ._errors import USAGE_EXIT_CODE, USER_ERRORS, UserError, error_line, is_quiet_rank
+from ._errors import env_int as _env_int
+
 __all__ = ["DistContext", "init_from_env", "is_quiet_rank", "session"]
 
 T = TypeVar("T")
 
 #: How long a collective may wait for a peer before it fails instead of hanging.
 TIMEOUT = timedelta(minutes=10)
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        from ._app import UserError
-
-        raise UserError(f"environment variable {name} must be an integer, got {raw!r}") from None
-
-
-def is_quiet_rank() -> bool:
-    """True on every rank but 0 of a multi-process launch: such a rank prints nothing.
-
-    Read from the environment, so it holds before the process group exists (option errors).
-    """
-    try:
-        return _env_int("WORLD_SIZE", 1) > 1 and _env_int("RANK", 0) != 0
-    except Exception:  # a malformed variable: let rank 0's path report it
-        return False
 
 
 @dataclass(frozen=True)
@@ -131,15 +111,11 @@ class DistContext:
         """
         import torch.distributed as dist
 
-        from weightwise.datasets import DataError
-
-        from ._app import UserError
-
         result: T | None = None
         message: str | None = None
         try:
             result = fn()
-        except (DataError, UserError) as exc:
+        except USER_ERRORS as exc:
             message = str(exc)
         except OSError as exc:
             message = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
@@ -158,8 +134,6 @@ class DistContext:
 
 def init_from_env() -> DistContext | None:
     """Join the process group described by ``torchrun``'s variables; ``None`` for 1 process."""
-    from ._app import UserError
-
     world = _env_int("WORLD_SIZE", 1)
     if world <= 1:
         return None
@@ -205,13 +179,9 @@ def session(ctx: DistContext) -> Iterator[DistContext]:
     A user's mistake raised by :meth:`DistContext.agree` is printed by rank 0 as one
     ``error: …`` line and every rank exits 2; success exits 0 on every rank.
     """
-    from weightwise.datasets import DataError
-
-    from ._app import USAGE_EXIT_CODE, UserError, error_line
-
     try:
         yield ctx
-    except (DataError, UserError) as exc:
+    except USER_ERRORS as exc:
         if ctx.is_main:
             sys.stderr.write(error_line(str(exc)))
         _exit(USAGE_EXIT_CODE)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_outputs"]
+__all__ = ["render_report", "write_outputs"]
 
 METRIC_LABELS = {
     "balanced_accuracy": "balanced acc.",
@@ -27,6 +27,9 @@ METRIC_LABELS = {
     "calibration_error": "ECE",
     "auroc": "macro AUROC",
     "expected_cost": "expected cost",
+    "precision": "precision (positive)",
+    "recall": "recall (positive)",
+    "average_precision": "average precision",
 }
 
 
@@ -50,8 +53,12 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     ranking = results["ranking"]
     ds = results["dataset"]
     names = list(strategies)
-    cmap = plt.get_cmap("tab20")
-    colors = {n: cmap(i % 20) for i, n in enumerate(names)}
+    from matplotlib.ticker import MaxNLocator
+
+    # Ten distinct hues, then the same hues dashed, then dotted: no two lines look alike.
+    cmap = plt.get_cmap("tab10")
+    colors = {n: cmap(i % 10) for i, n in enumerate(names)}
+    styles = {n: ("-", "--", ":", "-.")[(i // 10) % 4] for i, n in enumerate(names)}
     paths: dict[str, Path] = {}
 
     weighted = any("val_loss_weighted" in strategies[n]["history"][0] for n in names)
@@ -67,9 +74,20 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
         for n in names:
             hist = strategies[n]["history"]
-            ax.plot([h["epoch"] for h in hist], [h[key] for h in hist], label=n, color=colors[n])
+            ax.plot(
+                [h["epoch"] for h in hist],
+                [h[key] for h in hist],
+                label=n,
+                color=colors[n],
+                linestyle=styles[n],
+            )
+        values = [h[key] for n in names for h in strategies[n]["history"] if h[key] > 0]
+        if values and max(values) / min(values) > 20:  # e.g. LDAM's scaled loss next to CE
+            ax.set_yscale("log")
+            title += " (log scale)"
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -77,12 +95,13 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     fig.savefig(paths["curves"], dpi=90)
     plt.close(fig)
 
+    per_class = all(isinstance(strategies[n]["per_class_recall"], list) for n in names)
     counts = np.asarray(ds["train_counts"], dtype=float)
     order = np.argsort(-counts, kind="stable")
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for n in names:
+    for n in names if per_class else []:
         rec = np.asarray(strategies[n]["per_class_recall"])[order]
-        ax.plot(counts[order], rec, marker="o", ms=3, label=n, color=colors[n])
+        ax.plot(counts[order], rec, marker="o", ms=3, label=n, color=colors[n], linestyle=styles[n])
     ax.set_xscale("log")
     ax.invert_xaxis()
     ax.set_xlabel("training samples of the class (log scale, head → tail)")
@@ -97,12 +116,28 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     shown = [ranking[0]] + (["none"] if "none" in strategies and ranking[0] != "none" else [])
     fig, axes_cm = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 4.6), squeeze=False)
     for ax, n in zip(axes_cm[0], shown, strict=True):
+        if strategies[n]["confusion_matrix"] is None:
+            ax.set_axis_off()
+            ax.set_title(f"{n}: confusion matrix not recorded (> 100 classes)", fontsize=9)
+            continue
         cm = np.asarray(strategies[n]["confusion_matrix"], dtype=float)
         rows = cm.sum(axis=1, keepdims=True)
-        ax.imshow(cm / np.where(rows > 0, rows, 1), vmin=0, vmax=1, cmap="Blues")
+        norm = cm / np.where(rows > 0, rows, 1)
+        ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         ax.set_title(f"{n}: confusion (rows: true, normalised)", fontsize=9)
-        ax.set_xlabel("predicted class index")
-        ax.set_ylabel("true class index")
+        k = len(cm)
+        class_names = [str(c)[:12] for c in ds["class_names"]]
+        if k <= 30:
+            ax.set_xticks(range(k), class_names, rotation=90 if k > 10 else 0, fontsize=7)
+            ax.set_yticks(range(k), class_names, fontsize=7)
+        if k <= 15:
+            for i in range(k):
+                for j in range(k):
+                    if cm[i, j]:
+                        ax.text(j, i, f"{cm[i, j]:g}", ha="center", va="center", fontsize=6,
+                                color="white" if norm[i, j] > 0.5 else "black")  # fmt: skip
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
     fig.tight_layout()
     paths["confusion"] = out / "confusion_matrices.png"
     fig.savefig(paths["confusion"], dpi=90)
@@ -114,8 +149,11 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
         bins = len(rel["mass"])
         centers = (np.arange(bins) + 0.5) / bins
         ax.bar(centers, rel["accuracy"], width=1 / bins, alpha=0.6, edgecolor="k", label="accuracy")
+        for x_c, a, cnt in zip(centers, rel["accuracy"], rel.get("count", []), strict=False):
+            if cnt:
+                ax.text(x_c, a + 0.02, f"{cnt:g}", ha="center", fontsize=6)
         ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        ax.set_title(f"{n}: reliability diagram", fontsize=9)
+        ax.set_title(f"{n}: reliability diagram (rows per bin above the bars)", fontsize=9)
         ax.set_xlabel("confidence")
         ax.set_ylabel("accuracy in bin")
         ax.legend(fontsize=7)
@@ -123,6 +161,34 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     paths["reliability"] = out / "reliability.png"
     fig.savefig(paths["reliability"], dpi=90)
     plt.close(fig)
+
+    forest = [n for n in ranking if "val" in strategies[n].get("vs_none", {}) and n != "none"]
+    if forest:
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(forest) + 1.4))
+        ys = np.arange(len(forest))[::-1]
+        for y_pos, n in zip(ys, forest, strict=True):
+            vs = strategies[n]["vs_none"]
+            for split, dy, col in (("val", 0.12, "#2b6cb0"), ("test", -0.12, "#dd6b20")):
+                if split not in vs:
+                    continue
+                e = vs[split]
+                lo, hi = e["ci95"]
+                ax.errorbar(
+                    e["diff"], y_pos + dy, xerr=[[e["diff"] - lo], [hi - e["diff"]]], fmt="o",
+                    color=col, ms=4, capsize=3,
+                    label=f"{split} (Holm-corrected)" if split == "val" else "test (95%)",
+                )  # fmt: skip
+        ax.axvline(0, color="k", lw=1)
+        ax.set_yticks(ys, forest)
+        ax.set_xlabel(f"{results['selection']['metric']}: strategy − none")
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles, strict=True))
+        ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="best")
+        ax.grid(alpha=0.3, axis="x")
+        fig.tight_layout()
+        paths["forest"] = out / "forest.png"
+        fig.savefig(paths["forest"], dpi=90)
+        plt.close(fig)
     return paths
 
 
@@ -131,32 +197,56 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _ci(e: dict[str, Any] | None) -> str:
+    if not e:
+        return ""
+    lo, hi = e["ci95"]
+    star = " *" if e.get("significant") else ""
+    return f"{e['diff']:+.4f} [{lo:+.4f}, {hi:+.4f}]{star}"
+
+
 def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
     ds = results["dataset"]
     cfg = results["config"]
     strategies = results["strategies"]
     ranking = results["ranking"]
-    metrics = [m for m in METRIC_LABELS if m in strategies[ranking[0]]["test"]]
-    head = "".join(f"<th>{_e(METRIC_LABELS[m])}</th>" for m in metrics)
+    sel = results["selection"]
+    rec = results["recommendation"]
+    metric = sel["metric"]
+    has_test = "test" in strategies[ranking[0]]
+    split_name = "test" if has_test else "validation"
+    scores_of = "test" if has_test else "val"
+    metrics = [m for m in METRIC_LABELS if m in strategies[ranking[0]][scores_of]]
+    head = "".join(f"<th>{_e(split_name)} {_e(METRIC_LABELS[m])}</th>" for m in metrics)
     rows = []
     for i, n in enumerate(ranking, 1):
         st = strategies[n]
-        cells = "".join(f"<td>{_fmt(st['test'][m])}</td>" for m in metrics)
-        pc = st["test_prior_corrected"]["balanced_accuracy"]
+        vs = st.get("vs_none", {})
+        cells = "".join(f"<td>{_fmt(st[scores_of][m])}</td>" for m in metrics)
+        pc_value = st.get("test_prior_corrected", {}).get("balanced_accuracy")
+        pc = f"<td>{_fmt(pc_value) if pc_value is not None else ''}</td>" if has_test else ""
+        mark = " ★" if n == rec["strategy"] else ""
         rows.append(
-            f"<tr><td>{i}</td><td><b>{_e(n)}</b><br><small>{_e(st['description'])}</small></td>"
-            f"{cells}<td>{_fmt(pc)}</td></tr>"
+            f"<tr><td>{i}</td><td><b>{_e(n)}</b>{mark}<br><small>{_e(st['description'])}"
+            f"</small></td><td>{_fmt(st['val'][metric])}</td><td>{_e(_ci(vs.get('val')))}</td>"
+            f"<td>{_e(_ci(vs.get('test')))}</td>{cells}{pc}</tr>"
         )
     names = ds["class_names"]
     counts = ds["train_counts"]
+    test_counts = ds.get("test_counts")
     per_class_head = "".join(f"<th>{_e(n)}</th>" for n in ranking)
     per_class_rows = []
-    for c, (cname, cnt) in enumerate(zip(names, counts, strict=True)):
+    per_class = all(isinstance(strategies[n]["per_class_recall"], list) for n in ranking)
+    for c, (cname, cnt) in enumerate(zip(names, counts, strict=True) if per_class else []):
         cells = "".join(f"<td>{_fmt(strategies[n]['per_class_recall'][c])}</td>" for n in ranking)
-        per_class_rows.append(f"<tr><td>{_e(cname)}</td><td>{cnt}</td>{cells}</tr>")
+        tc = f"<td>{test_counts[c]}</td>" if test_counts is not None else ""
+        per_class_rows.append(f"<tr><td>{_e(cname)}</td><td>{cnt}</td>{tc}{cells}</tr>")
     source = ", ".join(
-        f"{_e(k)}: {_e(v)}" for k, v in ds.items() if k not in ("class_names", "train_counts")
+        f"{_e(k)}: {_e(v)}"
+        for k, v in ds.items()
+        if k not in ("class_names", "train_counts", "test_counts")
     )
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in results.get("warnings", []))
     weighted_note = (
         "Your table carries sample weights: test metrics are weighted by them, and the curves "
         "show the validation loss with and without them."
@@ -165,6 +255,9 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
         "strategy optimises it (with its class weights), next to the plain, unweighted one. "
         "They differ: a class-weighted validation loss is not the plain validation loss."
     )
+    forest = _img(figs["forest"], "differences to none") if "forest" in figs else ""
+    tc_head = "<th>test n</th>" if test_counts is not None else ""
+    pc_head = "<th>test balanced acc. after prior correction</th>" if has_test else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>weightwise compare</title>
@@ -175,30 +268,50 @@ th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
 td:nth-child(2), th:nth-child(2) {{ text-align: left; }}
 img {{ max-width: 100%; margin: 0.5em 0; }}
 small {{ color: #666; }}
+.verdict {{ font-size: 1.15em; background: #f3f6fa; border-left: 4px solid #2b6cb0;
+  padding: 0.6em 1em; }}
 </style></head><body>
 <h1>weightwise compare</h1>
+<h2>Recommendation: {_e(rec["strategy"])}</h2>
+<p class="verdict">{_e(rec["verdict"])}</p>
+{f"<ul>{warnings}</ul>" if warnings else ""}
+{forest}
+<p><small>Selection: validation {_e(metric)}, checkpoint rule {_e(sel["epoch_rule"])}
+epoch. Differences are strategy − none; validation intervals are paired-bootstrap percentile
+intervals over validation examples{" and seeds" if cfg.get("seeds", 1) > 1 else ""}
+({_e(cfg.get("n_boot"))} resamples), Holm-corrected; test intervals are plain 95% paired
+bootstrap intervals (a report, never a choice). * marks an interval that excludes 0.</small></p>
+<h2>Ranking (by validation {_e(METRIC_LABELS.get(metric, metric))})</h2>
+<table><tr><th>#</th><th>strategy</th><th>val {_e(METRIC_LABELS.get(metric, metric))}</th>
+<th>val diff vs none [interval]</th><th>test diff vs none [95%]</th>{head}{pc_head}</tr>
+{"".join(rows)}</table>
 <p>{source}</p>
 <p>Same model ({_e(cfg["model"])} {_e(cfg["hidden"])}), same initialisation and seed
-({_e(cfg["seed"])}), {_e(cfg["epochs"])} epochs of Adam (lr {_e(cfg["lr"])}, batch
-{_e(cfg["batch_size"])}) for every strategy. Ranked by test {_e(cfg["rank_by"])}.</p>
-<h2>Ranking (test set)</h2>
-<table><tr><th>#</th><th>strategy</th>{head}<th>balanced acc. after prior correction</th></tr>
-{"".join(rows)}</table>
+({_e(cfg["seed"])}, {_e(cfg.get("seeds", 1))} seed(s)), {_e(cfg["epochs"])} epochs of
+{_e(cfg["optimizer"])} (lr {_e(cfg["lr"])}, batch {_e(cfg["batch_size"])}) for every
+strategy.</p>
 <p><small>Prior correction moves each model's probabilities from the class prior it was
 trained under (π<sub>c</sub> ∝ n<sub>c</sub>·κ<sub>c</sub>) to a uniform one.</small></p>
-<h2>Per-class recall against class frequency</h2>
+<h2>Per-class recall against class frequency ({_e(split_name)})</h2>
 {_img(figs["recall"], "per-class recall")}
-<table><tr><th>class</th><th>train n</th>{per_class_head}</tr>{"".join(per_class_rows)}</table>
+<table><tr><th>class</th><th>train n</th>{tc_head}{per_class_head}</tr>
+{"".join(per_class_rows)}</table>
 <h2>Training and validation curves, weighted and unweighted</h2>
 <p>{_e(weighted_note)}</p>
 {_img(figs["curves"], "curves")}
-<h2>Confusion matrices</h2>
+<h2>Confusion matrices ({_e(split_name)})</h2>
 {_img(figs["confusion"], "confusion matrices")}
-<h2>Reliability diagrams</h2>
+<h2>Reliability diagrams ({_e(split_name)})</h2>
 {_img(figs["reliability"], "reliability diagrams")}
 <p><small>schema_version {results["schema_version"]}; the numbers are in results.json.</small></p>
 </body></html>
 """
+
+
+def render_report(results: dict[str, Any], figdir: Path) -> str:
+    """The HTML report of ``results`` (figures drawn into ``figdir`` and embedded)."""
+    figs = _figures(results, figdir)
+    return _html(results, figs)
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> dict[str, Path]:

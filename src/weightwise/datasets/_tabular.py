@@ -137,9 +137,14 @@ def _read(path: Path) -> tuple[pd.DataFrame, Literal["csv", "parquet"]]:
         last = suffixes[-2]
     try:
         if last in _CSV_SUFFIXES:
+            header = pd.read_csv(path, sep=_CSV_SUFFIXES[last], header=None, nrows=1)
+            _refuse_duplicates([str(v) for v in header.iloc[0].tolist()], path)
             return pd.read_csv(path, sep=_CSV_SUFFIXES[last]), "csv"
         if last in _PARQUET_SUFFIXES:
+            _check_parquet_schema(path)
             return pd.read_parquet(path), "parquet"
+    except DataError:
+        raise
     except ImportError as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
     except pd.errors.EmptyDataError:
@@ -149,6 +154,34 @@ def _read(path: Path) -> tuple[pd.DataFrame, Literal["csv", "parquet"]]:
         raise DataError(f"cannot read {path}: {first_line}") from exc
     shown = "".join(path.suffixes) or "(no suffix)"
     raise DataError(f"unsupported file type {shown!r} for {path}; use .csv, .tsv, .parquet or .pq")
+
+
+def _refuse_duplicates(names: list[str], path: Path) -> None:
+    """A repeated column name is an error (pandas would rename the copy ``name.1``)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            raise DataError(
+                f"{path} has the column name {name!r} twice (columns {seen[name]} and {i}, "
+                "counted from 0); rename one so that no column is silently renamed"
+            )
+        seen[name] = i
+
+
+def _check_parquet_schema(path: Path) -> None:
+    """Refuse duplicate names and nested (list, struct, map) Parquet columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    _refuse_duplicates([str(n) for n in schema.names], path)
+    for field in schema:
+        if pa.types.is_nested(field.type):
+            raise DataError(
+                f"column {field.name!r} of {path} is a nested Parquet column ({field.type}); "
+                "only flat columns are read: flatten it, or for a multi-label target give "
+                "one 0/1 column per label"
+            )
 
 
 def _require_column(name: str, columns: list[str], path: Path, *, role: str) -> None:
