@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 try:  # recent typer releases vendor click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer depends on click
-    from click.exceptions import ClickException  # type: ignore[no-redef]
+    from click.exceptions import ClickException  # type: ignore[no-redef,assignment,unused-ignore]
 
 from weightwise.datasets import DataError
 

@@ -41,6 +41,7 @@ def cross_entropy(
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
     reduction: str = "mean",
+    denominator: Any = None,
     sync: SyncArg = False,
     fused: bool | None = None,
 ) -> torch.Tensor:
@@ -86,6 +87,11 @@ def cross_entropy(
         label_smoothing: ``ε`` in ``[0, 1]``.
         reduction: ``"mean"`` (default), ``"weighted_mean"``, ``"nonzero_mean"``, ``"sum"`` or
             ``"none"`` (``ω·L`` of shape ``(N, d1, ..., dk)``).
+        denominator: replaces the reduction's denominator (``N``, ``Σ s·κ`` or
+            ``#{s·κ ≠ 0}``), typically that of a whole gradient-accumulation window from
+            :func:`weightwise.reduction.window_denominator`; used as given (not all-reduced
+            under ``sync``, which then only multiplies by the world size). See
+            ``docs/scaling.md``.
         sync: all-reduce the denominator across ranks (see :mod:`weightwise.reduction`).
         fused: compute the gradient in the forward pass and keep only it for backward
             (``None``: the global :func:`weightwise.set_fused` setting, on by default). Used
@@ -124,7 +130,7 @@ def cross_entropy(
     valid: torch.Tensor | None = None  # None: every element counts
     # Only the ratio reductions read ω itself; "mean" and "sum" need just the weighted losses,
     # whose class weights F.cross_entropy applies (so κ is not gathered for them).
-    need_omega = reduction in ("weighted_mean", "nonzero_mean")
+    need_omega = reduction in ("weighted_mean", "nonzero_mean") and denominator is None
     kappa = None
     if soft:
         if tuple(target.shape) != tuple(logits.shape):
@@ -176,7 +182,14 @@ def cross_entropy(
 
     if use_fused(fused, logits, reduction, s, cw, target if soft else None):
         coef = element_coefficients(
-            grid, s=s, omega=omega, valid=valid, reduction=reduction, sync=sync, like=logits
+            grid,
+            s=s,
+            omega=omega,
+            valid=valid,
+            reduction=reduction,
+            sync=sync,
+            like=logits,
+            denominator=denominator,
         )
         return fused_cross_entropy(logits, safe_t, coef, cw, label_smoothing, soft=soft)
 
@@ -191,7 +204,9 @@ def cross_entropy(
     )
     if s is not None:
         per_elem = per_elem * s
-    return reduce_weighted(per_elem, omega, reduction=reduction, count=count, sync=sync)
+    return reduce_weighted(
+        per_elem, omega, reduction=reduction, count=count, denominator=denominator, sync=sync
+    )
 
 
 def grid_numel(shape: tuple[int, ...]) -> int:
@@ -210,6 +225,7 @@ def element_coefficients(
     reduction: str,
     sync: SyncArg,
     like: torch.Tensor,
+    denominator: Any = None,
 ) -> torch.Tensor:
     """One coefficient per element, ``c_e = s_e·W/D`` (0 where ignored), for the fused paths.
 
@@ -223,6 +239,7 @@ def element_coefficients(
         reduction=reduction,
         numel=numel,
         count=numel if valid is None else valid.sum(),
+        denominator=denominator,
         sync=sync,
         dtype=like.dtype,
         device=like.device,
@@ -240,6 +257,7 @@ def binary_cross_entropy(
     pos_weight: Any = None,
     neg_weight: Any = None,
     reduction: str = "mean",
+    denominator: Any = None,
     sync: SyncArg = False,
     fused: bool | None = None,
 ) -> torch.Tensor:
@@ -264,6 +282,8 @@ def binary_cross_entropy(
     which never overflow or take the log of 0.
 
     ``fused`` works as in :func:`cross_entropy`: the gradient is computed in the forward pass.
+    ``denominator`` replaces the reduction's denominator as in :func:`cross_entropy` (a whole
+    accumulation window's, from :func:`weightwise.reduction.window_denominator`).
 
     ``reduction="mean"`` with a ``pos_weight`` equals
     ``F.binary_cross_entropy_with_logits(pos_weight=..., weight=s)`` for ``(N, C)`` inputs.
@@ -287,8 +307,10 @@ def binary_cross_entropy(
         )
     if use_fused(fused, logits, reduction, s, pw, nw, target):
         omega_d: torch.Tensor | None = None
-        if reduction in ("weighted_mean", "nonzero_mean") and (
-            s is not None or pw is not None or nw is not None
+        if (
+            reduction in ("weighted_mean", "nonzero_mean")
+            and denominator is None
+            and (s is not None or pw is not None or nw is not None)
         ):
             kp = target if pw is None else pw * target
             kn = (1 - target) if nw is None else nw * (1 - target)
@@ -297,6 +319,7 @@ def binary_cross_entropy(
             omega_d,
             reduction=reduction,
             numel=logits.numel(),
+            denominator=denominator,
             sync=sync,
             dtype=logits.dtype,
             device=logits.device,
@@ -327,4 +350,4 @@ def binary_cross_entropy(
     if s is not None:
         per_elem = per_elem * s
         omega = s if omega is None else s * omega
-    return reduce_weighted(per_elem, omega, reduction=reduction, sync=sync)
+    return reduce_weighted(per_elem, omega, reduction=reduction, denominator=denominator, sync=sync)
