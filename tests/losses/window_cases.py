@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from weightwise.losses import binary_cross_entropy, cross_entropy
+from weightwise.losses import (
+    binary_cross_entropy,
+    causal_lm_loss,
+    causal_lm_weight,
+    cross_entropy,
+    linear_cross_entropy,
+)
 
 N, D, C = 16, 5, 4
 IGNORE = -1
@@ -119,6 +125,139 @@ def bce_oracle(model, b, reduction):
     return _divide((per * b["s"][:, None]).sum(), omega, torch.ones_like(omega), reduction)
 
 
+# ---- linear cross-entropy: hidden from a linear layer, the head a parameter -------------------
+
+H, V = 6, 7
+CWV = torch.linspace(0.5, 2.0, V, dtype=torch.float64)
+
+
+class Head(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = torch.nn.Linear(D, H).double()
+        self.head = torch.nn.Linear(H, V).double()
+
+    def forward(self, x, hidden=False):
+        # hidden=True returns the head's input (under DDP the forward must run in the wrapper)
+        h = self.body(x)
+        return h if hidden else self.head(h)
+
+
+def lin_batch() -> dict[str, torch.Tensor]:
+    b = ce_batch()
+    g = torch.Generator().manual_seed(3)
+    b["y"] = torch.randint(0, V, (N,), generator=g)
+    b["y"][9] = IGNORE
+    return b
+
+
+def lin_loss(model, b, reduction, denominator, sync, fused=None):
+    m = model.module if hasattr(model, "module") else model
+    return linear_cross_entropy(
+        model(b["x"], hidden=True),
+        m.head.weight,
+        b["y"],
+        bias=m.head.bias,
+        sample_weight=b["s"],
+        class_weight=CWV,
+        ignore_index=IGNORE,
+        label_smoothing=0.1,
+        z_loss=1e-2,
+        reduction=reduction,
+        denominator=denominator,
+        sync=sync,
+        chunk_size=3,
+    )
+
+
+def lin_weights(b, reduction):
+    valid = b["y"] != IGNORE
+    if reduction == "mean":
+        return valid
+    return b["s"] * CWV[b["y"].clamp(min=0)] * valid
+
+
+def lin_oracle(model, b, reduction):
+    z = model(b["x"])
+    y = b["y"]
+    per = F.cross_entropy(
+        z, y, weight=CWV, ignore_index=IGNORE, reduction="none", label_smoothing=0.1
+    )
+    valid = (y != IGNORE).double()
+    w_y = CWV[y.clamp(min=0)] * valid
+    per = per + 1e-2 * w_y * torch.logsumexp(z, dim=1) ** 2
+    omega = b["s"] * w_y
+    return _divide((per * b["s"]).sum(), omega, valid, reduction)
+
+
+# ---- causal LM: token, sequence and class weights, padding, the shift -------------------------
+
+T = 5
+
+
+class TinyLM(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = torch.nn.Embedding(V, H).double()
+        self.head = torch.nn.Linear(H, V, bias=False).double()
+
+    def forward(self, ids, hidden=False):
+        h = torch.tanh(self.emb(ids))
+        return h if hidden else self.head(h)
+
+
+def lm_batch() -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(4)
+    ids = torch.randint(0, V, (N, T), generator=g)
+    lengths = torch.randint(1, T + 1, (N,), generator=g)
+    lengths[:4] = T
+    pad = torch.arange(T)[None, :] >= lengths[:, None]
+    labels = ids.masked_fill(pad, -100)
+    labels[2, 3] = -100  # a masked prompt token inside a row
+    tw = torch.rand(N, T, generator=g, dtype=torch.float64) * 2
+    tw[:4] *= 10.0
+    q = torch.rand(N, generator=g, dtype=torch.float64) + 0.5
+    return {"ids": ids, "labels": labels, "tw": tw, "q": q}
+
+
+def _lm_kwargs(b):
+    return dict(token_weight=b["tw"], sequence_weight=b["q"], class_weight=CWV)
+
+
+def lm_loss(model, b, reduction, denominator, sync, fused=None):
+    return causal_lm_loss(
+        model(b["ids"]), b["labels"], **_lm_kwargs(b), label_smoothing=0.1, z_loss=1e-2,
+        reduction=reduction, denominator=denominator, sync=sync,
+    )  # fmt: skip
+
+
+def lm_hidden_loss(model, b, reduction, denominator, sync, fused=None):
+    m = model.module if hasattr(model, "module") else model
+    return causal_lm_loss(
+        None, b["labels"], hidden=model(b["ids"], hidden=True), lm_head=m.head.weight,
+        **_lm_kwargs(b), label_smoothing=0.1, z_loss=1e-2, reduction=reduction,
+        denominator=denominator, sync=sync, chunk_size=4,
+    )  # fmt: skip
+
+
+def lm_weights(b, reduction):
+    return causal_lm_weight(b["labels"], **_lm_kwargs(b), reduction=reduction)
+
+
+def lm_oracle(model, b, reduction):
+    """The shifted composition, written out with F.cross_entropy."""
+    z = model(b["ids"])[:, :-1].reshape(-1, V)
+    y = b["labels"][:, 1:].reshape(-1)
+    s = (b["tw"][:, 1:] * b["q"][:, None]).reshape(-1)
+    per = F.cross_entropy(z, y, weight=CWV, reduction="none", label_smoothing=0.1)
+    valid = (y != -100).double()
+    w_y = CWV[y.clamp(min=0)] * valid
+    per = per + 1e-2 * w_y * torch.logsumexp(z, dim=1) ** 2
+    return _divide((per * s).sum(), s * w_y, valid, reduction)
+
+
 @dataclass(frozen=True)
 class Case:
     model: Callable[[], torch.nn.Module]
@@ -131,6 +270,9 @@ class Case:
 CASES: dict[str, Case] = {
     "cross_entropy": Case(ce_model, ce_batch, ce_loss, ce_weights, ce_oracle),
     "binary_cross_entropy": Case(ce_model, bce_batch, bce_loss, bce_weights, bce_oracle),
+    "linear_cross_entropy": Case(Head, lin_batch, lin_loss, lin_weights, lin_oracle),
+    "causal_lm_loss": Case(TinyLM, lm_batch, lm_loss, lm_weights, lm_oracle),
+    "causal_lm_loss_hidden": Case(TinyLM, lm_batch, lm_hidden_loss, lm_weights, lm_oracle),
 }
 
 
