@@ -228,18 +228,32 @@ def _lm_kwargs(b):
 
 def lm_loss(model, b, reduction, denominator, sync, fused=None):
     return causal_lm_loss(
-        model(b["ids"]), b["labels"], **_lm_kwargs(b), label_smoothing=0.1, z_loss=1e-2,
-        reduction=reduction, denominator=denominator, sync=sync,
-    )  # fmt: skip
+        model(b["ids"]),
+        b["labels"],
+        **_lm_kwargs(b),
+        label_smoothing=0.1,
+        z_loss=1e-2,
+        reduction=reduction,
+        denominator=denominator,
+        sync=sync,
+    )
 
 
 def lm_hidden_loss(model, b, reduction, denominator, sync, fused=None):
     m = model.module if hasattr(model, "module") else model
     return causal_lm_loss(
-        None, b["labels"], hidden=model(b["ids"], hidden=True), lm_head=m.head.weight,
-        **_lm_kwargs(b), label_smoothing=0.1, z_loss=1e-2, reduction=reduction,
-        denominator=denominator, sync=sync, chunk_size=4,
-    )  # fmt: skip
+        None,
+        b["labels"],
+        hidden=model(b["ids"], hidden=True),
+        lm_head=m.head.weight,
+        **_lm_kwargs(b),
+        label_smoothing=0.1,
+        z_loss=1e-2,
+        reduction=reduction,
+        denominator=denominator,
+        sync=sync,
+        chunk_size=4,
+    )
 
 
 def lm_weights(b, reduction):

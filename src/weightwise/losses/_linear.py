@@ -8,8 +8,9 @@ for each chunk it computes the chunk's logits ``z = h·Wᵀ + b`` (``R × V``), 
 the chunk's loss, and the gradient ``g = ∂loss/∂z`` in place of the logits, and immediately
 contracts ``g`` into the gradients of the inputs: ``∇h = g·W`` (rows of the chunk) and
 ``∇W += gᵀ·h``, ``∇b += Σ g`` (accumulated in float32, or float64 for float64 inputs). Only
-``∇h``, ``∇W`` and ``∇b`` are kept for backward, which scales them by the incoming gradient.
-Peak extra memory is those gradients plus one chunk of logits, whatever ``N``.
+``∇h``, ``∇W`` and ``∇b`` are kept for backward (as saved tensors, freed after it), which
+returns them scaled by the incoming gradient. Peak extra memory is those gradients (twice,
+briefly, in backward) plus one chunk of logits, whatever ``N``.
 
 The loss of element ``e`` is ``c_e · A_e``, where ``c_e = s_e · W / D`` comes from the
 weighting contract (:func:`weightwise.reduction.reduction_terms`) and ``A_e`` is the
@@ -65,10 +66,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
         smoothing: float,
         z_loss: float,
         chunk_size: int,
+        grad_enabled: bool,
     ) -> torch.Tensor:
+        # Inside forward grad mode is off: whether the caller's was on comes in grad_enabled.
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
-        need_h, need_w = bool(needs[0]), bool(needs[1])
-        need_b = bias is not None and bool(needs[2])
+        need_h, need_w = grad_enabled and bool(needs[0]), grad_enabled and bool(needs[1])
+        need_b = grad_enabled and bias is not None and bool(needs[2])
         n, vocab = hidden.shape[0], weight.shape[0]
         cdt = _compute_dtype(hidden.dtype)
         grad_h = torch.empty_like(hidden) if need_h else None
@@ -125,28 +128,24 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 grad_w.addmm_(g.t(), h if h.dtype == cdt else h.to(cdt))
             if grad_b is not None:
                 grad_b += g.sum(dim=0)
-        ctx.grads = (grad_h, grad_w, grad_b)  # type: ignore[attr-defined]
+        # Saved tensors: autograd frees them after backward unless retain_graph=True.
+        ctx.save_for_backward(grad_h, grad_w, grad_b)
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)  # type: ignore[attr-defined]
         return total.to(hidden.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
-        grads = ctx.grads  # type: ignore[attr-defined]
-        if grads is None:
-            raise RuntimeError(
-                "the fused linear cross-entropy gradient was already used: backward through "
-                "it twice is not supported"
-            )
-        ctx.grads = None  # type: ignore[attr-defined]
         out: list[torch.Tensor | None] = []
-        for g, dt in zip(grads, ctx.dtypes, strict=True):  # type: ignore[attr-defined]
+        for g, dt in zip(ctx.saved_tensors, ctx.dtypes, strict=True):  # type: ignore[attr-defined]
             if g is None:
                 out.append(None)
                 continue
-            g = g.mul_(grad_output.to(g.dtype))  # no host sync: always scale
-            out.append(g if g.dtype == dt else g.to(dt))
-        return (out[0], out[1], out[2], None, None, None, None, None, None)
+            # No host sync (no check of grad_output == 1), and out of place: a retained graph
+            # can be differentiated again.
+            scaled = g * grad_output.to(g.dtype)
+            out.append(scaled if scaled.dtype == dt else scaled.to(dt))
+        return (out[0], out[1], out[2], None, None, None, None, None, None, None)
 
 
 def linear_ce_sum(
@@ -177,6 +176,7 @@ def linear_ce_sum(
         float(smoothing),
         float(z_loss),
         int(chunk_size),
+        torch.is_grad_enabled(),
     )
     return out
 
