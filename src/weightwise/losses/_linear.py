@@ -129,7 +129,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             if grad_b is not None:
                 grad_b += g.sum(dim=0)
         # Saved tensors: autograd frees them after backward unless retain_graph=True.
-        ctx.save_for_backward(grad_h, grad_w, grad_b)
+        ctx.save_for_backward(grad_h, grad_w, grad_b)  # type: ignore[arg-type]
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)  # type: ignore[attr-defined]
         return total.to(hidden.dtype)
 
