@@ -258,3 +258,12 @@ def test_import_weightwise_does_not_import_transformers():
     code = "import sys, weightwise, weightwise.losses; print('transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_docstring_examples():
+    import doctest
+
+    import weightwise.integrations.transformers as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

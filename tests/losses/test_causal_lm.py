@@ -242,3 +242,15 @@ def test_errors():
         causal_lm_loss(logits, labels, hidden=torch.zeros(B, T, H), lm_head=torch.zeros(V, H))
     with pytest.raises(ValueError, match="z_loss must be >= 0"):
         causal_lm_loss(logits, labels, z_loss=-1.0)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["weightwise.losses._causal_lm", "weightwise.losses._linear", "weightwise.reduction"],
+)
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
