@@ -134,3 +134,23 @@ def test_scaling_doc_recipe_runs_and_equals_one_batch():
             p -= 0.1 * p.grad
     for p, q in zip(ns["model"].parameters(), model.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_module_twins_take_the_window_denominator():
+    from weightwise.losses import binary_cross_entropy, cross_entropy
+    from weightwise.nn import BCEWithLogitsLoss, CrossEntropyLoss
+
+    x = torch.randn(5, 3, dtype=torch.float64)
+    y = torch.tensor([0, 2, 1, 1, 0])
+    s = torch.rand(5, dtype=torch.float64)
+    ce = CrossEntropyLoss(reduction="weighted_mean")
+    torch.testing.assert_close(
+        ce(x, y, s, denominator=7.0),
+        cross_entropy(x, y, sample_weight=s, reduction="weighted_mean", denominator=7.0),
+    )
+    t = (torch.rand(5, 3) > 0.5).double()
+    bce = BCEWithLogitsLoss(reduction="mean")
+    torch.testing.assert_close(
+        bce(x, t, denominator=4.0), binary_cross_entropy(x, t, denominator=4.0)
+    )
+    torch.testing.assert_close(bce(x, t), binary_cross_entropy(x, t))
