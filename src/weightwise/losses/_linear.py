@@ -5,9 +5,11 @@ Memory model. A language-model head's logits for 8192 tokens and a 128k vocabula
 float32, and autograd keeps them (or their log-softmax) for the backward pass, which then
 allocates a gradient of the same size. Here the forward pass walks over chunks of ``R`` tokens;
 for each chunk it computes the chunk's logits ``z = h·Wᵀ + b`` (``R × V``), their log-sum-exp,
-the chunk's loss, and the gradient ``g = ∂loss/∂z`` in place of the logits, and immediately
-contracts ``g`` into the gradients of the inputs: ``∇h = g·W`` (rows of the chunk) and
-``∇W += gᵀ·h``, ``∇b += Σ g`` (accumulated in float32, or float64 for float64 inputs). Only
+the chunk's loss, and the gradient ``g = ∂loss/∂z`` in place of the logits (all in float32, or
+float64 for float64 inputs), and immediately contracts ``g`` into the gradients of the inputs:
+``∇h = g·W`` (rows of the chunk) and ``∇W += gᵀ·h``, ``∇b += Σ g``, summed over the chunks in
+float32 (float64). For bfloat16 / float16 inputs the two products run in that dtype, as
+autograd's would, and each chunk's ``gᵀ·h`` is added to the float32 sum. Only
 ``∇h``, ``∇W`` and ``∇b`` are kept for backward (as saved tensors, freed after it), which
 returns them scaled by the incoming gradient. Peak extra memory is those gradients (twice,
 briefly, in backward) plus one chunk of logits, whatever ``N``.
@@ -121,30 +123,38 @@ class _LinearCrossEntropy(torch.autograd.Function):
                     g.sub_(((eps / vocab) * c).unsqueeze(1))
                 else:
                     g.sub_(((eps / vocab) * c).unsqueeze(1) * cw)
+            # Half-precision inputs: both products in the inputs' dtype (as the composition's
+            # autograd does; fast bf16 kernels), the chunks' ∇W summed in float32.
+            gl = g if g.dtype == weight.dtype else g.to(weight.dtype)
             if grad_h is not None:
-                gh = g if g.dtype == weight.dtype else g.to(weight.dtype)
-                torch.mm(gh, weight, out=grad_h[r0:r1])
+                torch.mm(gl, weight, out=grad_h[r0:r1])
             if grad_w is not None:
-                grad_w.addmm_(g.t(), h if h.dtype == cdt else h.to(cdt))
+                if gl is g:
+                    grad_w.addmm_(g.t(), h)
+                else:
+                    grad_w.add_(torch.mm(gl.t(), h))
             if grad_b is not None:
                 grad_b += g.sum(dim=0)
+        # Back to the parameters' dtype now, so that only that copy is kept.
+        if grad_w is not None and grad_w.dtype != weight.dtype:
+            grad_w = grad_w.to(weight.dtype)
+        if grad_b is not None and bias is not None and grad_b.dtype != bias.dtype:
+            grad_b = grad_b.to(bias.dtype)
         # Saved tensors: autograd frees them after backward unless retain_graph=True.
         ctx.save_for_backward(grad_h, grad_w, grad_b)  # type: ignore[arg-type]
-        ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)  # type: ignore[attr-defined]
         return total.to(hidden.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
         out: list[torch.Tensor | None] = []
-        for g, dt in zip(ctx.saved_tensors, ctx.dtypes, strict=True):  # type: ignore[attr-defined]
+        for g in ctx.saved_tensors:
             if g is None:
                 out.append(None)
                 continue
             # No host sync (no check of grad_output == 1), and out of place: a retained graph
             # can be differentiated again.
-            scaled = g * grad_output.to(g.dtype)
-            out.append(scaled if scaled.dtype == dt else scaled.to(dt))
+            out.append(g * grad_output.to(g.dtype))
         return (out[0], out[1], out[2], None, None, None, None, None, None, None)
 
 
