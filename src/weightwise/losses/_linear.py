@@ -148,7 +148,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_output: torch.Tensor) -> tuple[Any, ...]:
         out: list[torch.Tensor | None] = []
-        for g in ctx.saved_tensors:
+        for g in ctx.saved_tensors:  # type: ignore[attr-defined]
             if g is None:
                 out.append(None)
                 continue
