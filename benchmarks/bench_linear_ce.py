@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--dtypes", default="fp32,bf16")
     parser.add_argument("--cases", default=None, help="comma-separated case names")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -138,7 +139,7 @@ def main() -> None:
     for name, shape in cases.items():
         for dtype_s in args.dtypes.split(","):
             res = {}
-            for variant in VARIANTS:
+            for variant in args.variants.split(","):
                 reps = args.repeats
                 big = shape[2] * shape[0] >= 8192 * 131072 and dtype_s == "fp32"
                 if big and variant == "composition":

@@ -51,8 +51,15 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def default_chunk_size(vocab: int) -> int:
-    """Tokens per chunk: ``2^24 / V``, clamped to ``[16, 8192]``."""
-    return int(min(8192, max(16, _CHUNK_ELEMENTS // max(1, vocab))))
+    """Tokens per chunk: ``max(2^24 / V, min(1024, 2^28 / V))``, clamped to ``[16, 8192]``.
+
+    At least ``2^24`` logits per chunk, and at least 1024 tokens while a chunk stays under
+    ``2^28`` logits (1 GiB in float32): ``∇W += gᵀ·h`` reads and writes all of ``∇W`` once per
+    chunk, so few, tall chunks keep large vocabularies fast (V = 131072: 1024 tokens, 512 MiB).
+    """
+    v = max(1, vocab)
+    rows = max(_CHUNK_ELEMENTS // v, min(1024, (_CHUNK_ELEMENTS << 4) // v))
+    return int(min(8192, max(16, rows)))
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -280,7 +287,8 @@ def linear_cross_entropy(
         denominator: replaces the reduction's denominator (a gradient-accumulation window's,
             from :func:`weightwise.reduction.window_denominator`; ``docs/scaling.md``).
         sync: all-reduce the denominator across ranks (see :mod:`weightwise.reduction`).
-        chunk_size: tokens per chunk (default ``2^24 / V``, clamped to ``[16, 8192]``).
+        chunk_size: tokens per chunk (default: 1024 for ``V`` from 16k to 256k, ``2^24 / V`` for
+            smaller vocabularies, at most 8192).
 
     Example:
         >>> import torch
