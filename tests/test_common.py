@@ -90,6 +90,34 @@ def _dense_binary(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, (torch.rand(n, *HW, generator=g) > 0.5).to(torch.float64)
 
 
+def _tokens(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sequences of 5 tokens over a vocabulary of 7; label -100 pads some row ends."""
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, 5, 7, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 7, (n, 5), generator=g)
+    labels[:, 4][torch.rand(n, generator=g) > 0.5] = -100
+    return logits, labels
+
+
+_LM_HEAD = torch.randn(7, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+
+
+def _hidden(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 4, generator=g, dtype=torch.float64), torch.randint(
+        0, 7, (n,), generator=g
+    )
+
+
+def _linear_ce(h: torch.Tensor, t: torch.Tensor, **kw: Any) -> torch.Tensor:
+    return L.linear_cross_entropy(h, _LM_HEAD, t, **kw)
+
+
+def _causal_lm(x: torch.Tensor, t: torch.Tensor, *, sample_weight: Any, **kw: Any) -> torch.Tensor:
+    # Rows are sequences: the per-row weight is the sequence weight.
+    return L.causal_lm_loss(x, t, sequence_weight=sample_weight, **kw)
+
+
 # ---- losses ------------------------------------------------------------------------------------
 
 
@@ -99,6 +127,8 @@ class LossCase:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: "sample": any non-negative per-row weight; "mask": 0/1 weights only (Lovász).
     weights: str = "sample"
+    #: how to call the loss when it is not ``fn(x, target, sample_weight=, reduction=)``
+    call: Callable[..., torch.Tensor] | None = None
 
 
 LOSS_CASES: dict[str, LossCase] = {
@@ -117,9 +147,14 @@ LOSS_CASES: dict[str, LossCase] = {
     "generalized_dice_loss": LossCase(_dense),
     "lovasz_softmax_loss": LossCase(_dense, {"per_image": True}, weights="mask"),
     "lovasz_hinge_loss": LossCase(_dense_binary, weights="mask"),
+    "linear_cross_entropy": LossCase(_hidden, {"label_smoothing": 0.1}, call=_linear_ce),
+    "causal_lm_loss": LossCase(_tokens, {"z_loss": 1e-3}, call=_causal_lm),
 }
 #: Public names of ``weightwise.losses`` that are not losses, with the reason.
-LOSS_EXEMPT = {"ldam_margins": "returns LDAM's per-class margins, not a loss"}
+LOSS_EXEMPT = {
+    "ldam_margins": "returns LDAM's per-class margins, not a loss",
+    "causal_lm_weight": "returns the element weights of causal_lm_loss (tested with it)",
+}
 
 #: nn twins: the functional case they mirror (same options, passed to the constructor).
 NN_CASES: dict[str, str] = {
@@ -191,7 +226,7 @@ _settings = settings(max_examples=12, deadline=None)
 def test_loss_weight_invariants(name: str, example: tuple[int, int, list[int]], scale: float):
     n, seed, ints = example
     case = LOSS_CASES[name]
-    fn = functools.partial(getattr(L, name), **case.options)
+    fn = functools.partial(case.call or getattr(L, name), **case.options)
     check_loss_invariants(fn, case, n, seed, ints, scale)
 
 

@@ -12,7 +12,8 @@ tensors. A rule and its error message therefore exist once. The rules (see
   last two coincide the weight is ambiguous and refused.
 * **Reductions** (:func:`denominator_kind`): ``loss = Σ ω·L / D`` with ``D`` = 1 (``"sum"``),
   the count ``N`` of counted elements (``"mean"``, and every mean without weights), ``Σ ω``
-  (``"weighted_mean"``) or ``#{ω ≠ 0}`` (``"nonzero_mean"``). A zero ``D`` is replaced by 1: the
+  (``"weighted_mean"``) or ``#{ω ≠ 0}`` (``"nonzero_mean"``); a denominator the caller gives
+  (a whole accumulation window's) replaces ``D`` for every mean. A zero ``D`` is replaced by 1: the
   numerator is then 0 as well, so the loss is exactly 0 with zero gradient, never NaN.
 * **Class-weight dicts** (:func:`class_weight_vector`, :func:`class_weight_table`): Keras'
   ``{class: weight}`` form, integer keys ``>= 0``, finite non-negative values; a class the
@@ -62,8 +63,8 @@ def denominator_kind(reduction: str, *, weighted: bool, given: bool = False) -> 
         reduction: one of :data:`REDUCTIONS` except ``"none"``.
         weighted: whether element weights ``ω`` exist (``False``: unit weights, every mean is
             ``Σ L / N``).
-        given: whether the caller passes its own ``Σ ω`` (soft targets, for
-            ``"weighted_mean"``).
+        given: whether the caller passes its own denominator (a whole gradient-accumulation
+            window's, say); it replaces ``D`` for every mean.
 
     Example:
         >>> denominator_kind("weighted_mean", weighted=True)
@@ -76,10 +77,10 @@ def denominator_kind(reduction: str, *, weighted: bool, given: bool = False) -> 
         raise ValueError("reduction='none' has no reduction factor")
     if reduction == "sum":
         return "one"
+    if given:  # a caller's denominator (e.g. a whole accumulation window's) replaces D
+        return "given"
     if reduction == "mean":
         return "count"
-    if reduction == "weighted_mean" and given:
-        return "given"
     if not weighted:
         return "count"
     return "weight_sum" if reduction == "weighted_mean" else "nonzero"

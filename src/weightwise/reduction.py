@@ -41,10 +41,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
-from ._checks import as_tensor, check_finite_nonnegative
+from ._checks import as_tensor, check_finite_nonnegative, format_index, value_check_mode
 from ._contract import REDUCTIONS, Reduction, check_reduction, denominator_kind, weight_view_shape
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "reduce_loss",
     "reduce_weighted",
     "reduction_terms",
+    "window_denominator",
 ]
 
 
@@ -157,7 +159,10 @@ def reduction_terms(
 
     * ``"sum"``: ``D = 1``;
     * ``"mean"``: ``D = N`` with ``N = count`` (default ``numel``);
-    * ``"weighted_mean"``: ``D = Σ ω`` (or ``denominator``);
+    * ``"weighted_mean"``: ``D = Σ ω``;
+    * a given ``denominator`` replaces ``D`` for every mean (``N``, ``Σ ω`` or ``#{ω ≠ 0}``) and
+      is taken as final: under sync it is **not** all-reduced again, only ``W`` applies (compute
+      it for a whole accumulation window with :func:`window_denominator`, ``sync=True``);
     * ``"nonzero_mean"``: ``D = #{ω ≠ 0}``;
     * with ``omega=None`` every mean divides by ``N``; ``W = 1`` without sync;
     * a zero denominator is replaced by 1 (the sum is then 0: every ``ω`` is 0), never inf;
@@ -174,7 +179,10 @@ def reduction_terms(
         n = numel if count is None else count
         denom = torch.as_tensor(n, dtype=dtype, device=device)
     elif kind == "given":
-        denom = torch.as_tensor(denominator, dtype=dtype, device=device)
+        # A window denominator (see window_denominator) is the final one: it replaces N, Σω or
+        # #{ω ≠ 0} as given, and is not all-reduced again under sync (only W applies).
+        denom = torch.as_tensor(denominator, dtype=dtype, device=device).detach()
+        return float(world), _safe_denominator(denom)
     else:
         assert omega is not None
         denom = (omega.sum() if kind == "weight_sum" else (omega != 0).sum()).to(dtype)
@@ -210,7 +218,12 @@ def reduce_weighted(
     synced = _sync_group(sync)[0]
     if reduction == "sum" and not synced:
         return total
-    if reduction == "mean" and not synced and not isinstance(count, torch.Tensor):
+    if (
+        reduction == "mean"
+        and not synced
+        and denominator is None
+        and not isinstance(count, torch.Tensor)
+    ):
         # A Python count: divide by it directly (no tensor round trip; N = 0 only when there are
         # no elements, and then the sum is 0).
         n = weighted.numel() if count is None else int(count)
@@ -247,7 +260,10 @@ def reduce_loss(
             (``Σ ω·L / Σ ω``), ``"nonzero_mean"`` (``Σ ω·L / #{ω ≠ 0}``), ``"sum"`` or
             ``"none"`` (``ω·L`` on the grid).
         count: replaces ``N`` for ``"mean"``; pass the number of elements that are not ignored.
-        denominator: replaces ``Σ ω`` for ``"weighted_mean"`` (soft targets need it).
+        denominator: replaces the reduction's denominator (``N`` for ``"mean"``, ``Σ ω`` for
+            ``"weighted_mean"``, ``#{ω ≠ 0}`` for ``"nonzero_mean"``), e.g. the denominator of a
+            whole gradient-accumulation window from :func:`window_denominator`. It is used as
+            given: under ``sync`` it is not all-reduced again (pass a global one).
         sync: ``True`` or a process group: all-reduce the denominator across ranks, so that
             DDP's averaged gradient equals the single-process gradient on the global batch. The
             returned value is ``W · Σ_local ω·L / D_global``; the global loss is the mean of the
@@ -278,3 +294,86 @@ def reduce_loss(
     return reduce_weighted(
         loss * omega, omega, reduction=reduction, count=count, denominator=denominator, sync=sync
     )
+
+
+def window_denominator(
+    weights: torch.Tensor | Sequence[torch.Tensor],
+    *,
+    reduction: str = "weighted_mean",
+    sync: SyncArg = False,
+) -> torch.Tensor:
+    """The denominator of a whole gradient-accumulation window, to pass as ``denominator=``.
+
+    A step of ``K`` micro-batches on ``W`` ranks gives exactly the gradient of one batch of all
+    ``K·W`` micro-batches when every micro-batch's loss divides by the denominator of the whole
+    window instead of its own. Compute it once, before the first micro-batch, from the window's
+    element weights ``ω`` (ignored elements 0); see ``docs/scaling.md`` for the recipe.
+
+    * ``"weighted_mean"``: ``Σ ω`` over the window;
+    * ``"mean"``: the number of elements that are not ignored; pass 0/1 (or boolean) masks;
+    * ``"nonzero_mean"``: ``#{ω ≠ 0}``;
+    * ``"sum"``: 1 (the sum has no denominator).
+
+    For a causal language model the element weight of a token is ``token_weight · sequence_weight
+    · class_weight[label]`` *after* the shift (position ``t`` predicts label ``t+1``; see
+    :func:`weightwise.losses.causal_lm_weight`).
+
+    Args:
+        weights: one tensor or a sequence of tensors (one per micro-batch), any shapes.
+        reduction: the loss's reduction.
+        sync: ``True`` or a process group: all-reduce the count across ranks, without gradient
+            (one collective for the whole window). The losses then take ``denominator=`` as
+            final and, with ``sync=True``, multiply by ``W`` only.
+
+    Returns:
+        A 0-d tensor without gradient, float64 (float32 on devices without float64), on the
+        weights' device.
+
+    Example:
+        >>> import torch
+        >>> micro = [torch.tensor([1.0, 2.0]), torch.tensor([0.0, 3.0])]
+        >>> window_denominator(micro).item()
+        6.0
+        >>> window_denominator(micro, reduction="nonzero_mean").item()
+        3.0
+    """
+    _check_reduction(reduction)
+    if reduction == "none":
+        raise ValueError("reduction='none' has no denominator")
+    parts = [weights] if isinstance(weights, torch.Tensor) else list(weights)
+    if not parts:
+        raise ValueError("weights must hold at least one tensor (one per micro-batch)")
+    tensors: list[torch.Tensor] = []
+    for i, w in enumerate(parts):
+        if not isinstance(w, torch.Tensor):
+            w = torch.as_tensor(np.asarray(w, dtype=np.float64))
+        tensors.append(w.detach())
+        name = "weights" if isinstance(weights, torch.Tensor) else f"weights[{i}]"
+        if w.dtype != torch.bool:
+            check_finite_nonnegative(w.detach(), name)
+    device = tensors[0].device
+    dtype = torch.float32 if device.type == "mps" else torch.float64
+    total = torch.zeros((), dtype=dtype, device=device)
+    if reduction == "sum":
+        return total + 1
+    for i, w in enumerate(tensors):
+        w = w.to(device)
+        if reduction == "weighted_mean":
+            total = total + w.to(dtype).sum()
+        elif reduction == "nonzero_mean":
+            total = total + (w != 0).sum().to(dtype)
+        else:  # mean: 0/1 masks
+            if w.dtype != torch.bool and w.numel() and value_check_mode(w) == "eager":
+                bad = (w != 0) & (w != 1)
+                if bool(bad.any()):
+                    pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
+                    name = "weights" if isinstance(weights, torch.Tensor) else f"weights[{i}]"
+                    raise ValueError(
+                        f"{name} must be a 0/1 mask for reduction='mean' (1 = counted); got "
+                        f"{w.reshape(-1)[pos].item()!r} at {format_index(pos, tuple(w.shape))}"
+                    )
+            total = total + (w != 0).sum().to(dtype)
+    do_sync, group = _sync_group(sync)
+    if do_sync:
+        dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group)
+    return total

@@ -3,6 +3,7 @@ meanings of :mod:`weightwise.reduction`."""
 
 from __future__ import annotations
 
+from ._causal_lm import causal_lm_loss, causal_lm_weight
 from ._classification import binary_cross_entropy, cross_entropy
 from ._dense import dice_loss, focal_tversky_loss, generalized_dice_loss, tversky_loss
 from ._focal import binary_focal_loss, focal_loss
@@ -14,6 +15,7 @@ from ._imbalance import (
     ldam_margins,
     logit_adjusted_cross_entropy,
 )
+from ._linear import linear_cross_entropy
 from ._lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "balanced_softmax_cross_entropy",
     "binary_cross_entropy",
     "binary_focal_loss",
+    "causal_lm_loss",
+    "causal_lm_weight",
     "cross_entropy",
     "dice_loss",
     "focal_loss",
@@ -29,6 +33,7 @@ __all__ = [
     "generalized_dice_loss",
     "ldam_loss",
     "ldam_margins",
+    "linear_cross_entropy",
     "logit_adjusted_cross_entropy",
     "lovasz_hinge_loss",
     "lovasz_softmax_loss",

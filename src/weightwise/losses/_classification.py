@@ -39,6 +39,7 @@ def cross_entropy(
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
     reduction: Reduction = "mean",
+    denominator: Any = None,
     sync: SyncArg = False,
     fused: bool | None = None,
 ) -> torch.Tensor:
@@ -84,6 +85,11 @@ def cross_entropy(
         label_smoothing: ``ε`` in ``[0, 1]``.
         reduction: ``"mean"`` (default), ``"weighted_mean"``, ``"nonzero_mean"``, ``"sum"`` or
             ``"none"`` (``ω·L`` of shape ``(N, d1, ..., dk)``).
+        denominator: replaces the reduction's denominator (``N``, ``Σ s·κ`` or
+            ``#{s·κ ≠ 0}``), typically that of a whole gradient-accumulation window from
+            :func:`weightwise.reduction.window_denominator`; used as given (not all-reduced
+            under ``sync``, which then only multiplies by the world size). See
+            ``docs/scaling.md``.
         sync: all-reduce the denominator across ranks (see :mod:`weightwise.reduction`).
         fused: compute the gradient in the forward pass and keep only it for backward
             (``None``: the global :func:`weightwise.set_fused` setting, on by default). Used
@@ -103,7 +109,12 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
     cw, s, omega = ce_element_weights(
-        prep, logits, sample_weight=sample_weight, class_weight=class_weight, reduction=reduction
+        prep,
+        logits,
+        sample_weight=sample_weight,
+        class_weight=class_weight,
+        # A given denominator replaces Σω: ω itself is then not needed.
+        reduction=reduction if denominator is None else "mean",
     )
 
     if use_fused(fused, logits, reduction, s, cw, prep.target if prep.soft else None):
@@ -115,6 +126,7 @@ def cross_entropy(
             reduction=reduction,
             sync=sync,
             like=logits,
+            denominator=denominator,
         )
         return fused_cross_entropy(logits, prep.safe, coef, cw, label_smoothing, soft=prep.soft)
 
@@ -129,7 +141,14 @@ def cross_entropy(
     )
     if s is not None:
         per_elem = per_elem * s
-    return reduce_weighted(per_elem, omega, reduction=reduction, count=prep.count, sync=sync)
+    return reduce_weighted(
+        per_elem,
+        omega,
+        reduction=reduction,
+        count=prep.count,
+        denominator=denominator,
+        sync=sync,
+    )
 
 
 def ce_element_weights(
@@ -180,6 +199,7 @@ def element_coefficients(
     reduction: Reduction,
     sync: SyncArg,
     like: torch.Tensor,
+    denominator: Any = None,
 ) -> torch.Tensor:
     """One coefficient per element, ``c_e = s_e·W/D`` (0 where ignored), for the fused paths.
 
@@ -193,6 +213,7 @@ def element_coefficients(
         reduction=reduction,
         numel=numel,
         count=numel if valid is None else valid.sum(),
+        denominator=denominator,
         sync=sync,
         dtype=like.dtype,
         device=like.device,
@@ -210,6 +231,7 @@ def binary_cross_entropy(
     pos_weight: Any = None,
     neg_weight: Any = None,
     reduction: Reduction = "mean",
+    denominator: Any = None,
     sync: SyncArg = False,
     fused: bool | None = None,
 ) -> torch.Tensor:
@@ -235,6 +257,9 @@ def binary_cross_entropy(
 
     ``fused`` works as in :func:`cross_entropy`: the gradient is computed in the forward pass.
 
+    ``denominator`` replaces the reduction's denominator as in :func:`cross_entropy` (a whole
+    accumulation window's, from :func:`weightwise.reduction.window_denominator`).
+
     ``reduction="mean"`` with a ``pos_weight`` equals
     ``F.binary_cross_entropy_with_logits(pos_weight=..., weight=s)`` for ``(N, C)`` inputs.
 
@@ -257,8 +282,10 @@ def binary_cross_entropy(
         )
     if use_fused(fused, logits, reduction, s, pw, nw, target):
         omega_d: torch.Tensor | None = None
-        if reduction in ("weighted_mean", "nonzero_mean") and (
-            s is not None or pw is not None or nw is not None
+        if (
+            reduction in ("weighted_mean", "nonzero_mean")
+            and denominator is None
+            and (s is not None or pw is not None or nw is not None)
         ):
             kp = target if pw is None else pw * target
             kn = (1 - target) if nw is None else nw * (1 - target)
@@ -267,6 +294,7 @@ def binary_cross_entropy(
             omega_d,
             reduction=reduction,
             numel=logits.numel(),
+            denominator=denominator,
             sync=sync,
             dtype=logits.dtype,
             device=logits.device,
@@ -297,4 +325,4 @@ def binary_cross_entropy(
     if s is not None:
         per_elem = per_elem * s
         omega = s if omega is None else s * omega
-    return reduce_weighted(per_elem, omega, reduction=reduction, sync=sync)
+    return reduce_weighted(per_elem, omega, reduction=reduction, denominator=denominator, sync=sync)

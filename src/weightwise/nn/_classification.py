@@ -53,6 +53,25 @@ class CrossEntropyLoss(FunctionalLoss):
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        sample_weight: Any = None,
+        *,
+        denominator: Any = None,
+    ) -> torch.Tensor:
+        """The loss; ``denominator`` replaces the reduction's (a gradient-accumulation window's,
+        from :func:`weightwise.reduction.window_denominator`; ``docs/scaling.md``)."""
+        out: torch.Tensor = type(self)._fn(
+            logits,
+            target,
+            sample_weight=sample_weight,
+            denominator=denominator,
+            **{name: getattr(self, name) for name in self._options},
+        )
+        return out
+
 
 class BCEWithLogitsLoss(FunctionalLoss):
     """Module form of :func:`weightwise.losses.binary_cross_entropy`.
@@ -88,3 +107,22 @@ class BCEWithLogitsLoss(FunctionalLoss):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
+
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        sample_weight: Any = None,
+        *,
+        denominator: Any = None,
+    ) -> torch.Tensor:
+        """The loss; ``denominator`` replaces the reduction's (a gradient-accumulation window's,
+        from :func:`weightwise.reduction.window_denominator`; ``docs/scaling.md``)."""
+        out: torch.Tensor = type(self)._fn(
+            logits,
+            target,
+            sample_weight=sample_weight,
+            denominator=denominator,
+            **{name: getattr(self, name) for name in self._options},
+        )
+        return out

@@ -1,0 +1,183 @@
+"""Forward+backward time and peak memory of the fused weighted linear cross-entropy against
+the composition that materialises the logits.
+
+Anchor (issue 19): ``(F.cross_entropy(F.linear(h, W), y, reduction="none") * w).mean()``,
+with ``h`` ``(N, H)`` and ``W`` ``(V, H)`` requiring grad and ``w`` a per-token weight.
+Against it: ``weightwise.losses.linear_cross_entropy(h, W, y, sample_weight=w)`` (the same
+value, ``reduction="mean"``), default chunk size.
+
+Every (case, variant) runs in a fresh Python process. In the child the inputs are built, the
+resident set size is read as the baseline, one forward+backward runs and the peak RSS growth
+(``ru_maxrss`` minus the baseline) is what the loss needed beyond its inputs, ``W.grad`` and
+``h.grad`` included. Then ``--repeats`` more passes are timed; the median is reported.
+On a CUDA device (``--device cuda``) memory is ``torch.cuda.max_memory_allocated`` growth.
+
+Goals (issue 19): peak memory at most 0.2x the composition's, time at most 1.1x.
+
+Cut-cross-entropy and Liger-Kernel (the anchors' fused implementations) need Triton on a GPU;
+on CPU they are skipped with a note.
+
+Run: .venv/bin/python benchmarks/bench_linear_ce.py [--repeats 3] [--quick] [--dtypes ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+# N, H, V
+CASES = {"V=32768": (8192, 1024, 32768), "V=131072": (8192, 1024, 131072)}
+QUICK = {"V=4096": (1024, 256, 4096), "V=16384": (1024, 256, 16384)}
+VARIANTS = ("weightwise", "composition")
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _child(shape: tuple[int, int, int], dtype_s: str, variant: str, repeats: int, device: str):
+    import torch
+    import torch.nn.functional as F
+
+    from weightwise.losses import linear_cross_entropy
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_s]
+    torch.manual_seed(0)
+    n, h_dim, v = shape
+    h = (torch.randn(n, h_dim, device=device) * 0.5).to(dtype).requires_grad_()
+    w = (torch.randn(v, h_dim, device=device) / h_dim**0.5).to(dtype).requires_grad_()
+    y = torch.randint(0, v, (n,), device=device)
+    s = torch.rand(n, device=device) * 2
+
+    if variant == "weightwise":
+
+        def fn():
+            return linear_cross_entropy(h, w, y, sample_weight=s)
+
+    else:
+
+        def fn():
+            per = F.cross_entropy(F.linear(h, w), y, reduction="none")
+            return (per * s.to(per.dtype)).mean()
+
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = _rss_bytes()
+    loss = fn()
+    loss.backward()
+    if cuda:
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    value = float(loss)
+    del loss
+    times = []
+    for _ in range(repeats):
+        h.grad = None
+        w.grad = None
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn().backward()
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return {"time": statistics.median(times), "mem": max(0, peak - base), "value": value}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--big-repeats",
+        type=int,
+        default=1,
+        help="repeats for the fp32 composition at V=131072 (tens of GiB-seconds on a CPU)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--dtypes", default="fp32,bf16")
+    parser.add_argument("--cases", default=None, help="comma-separated case names")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        shape_s, dtype_s, variant, device = args.child
+        shape = tuple(int(v) for v in shape_s.split("x"))
+        print(json.dumps(_child(shape, dtype_s, variant, args.repeats, device)))  # type: ignore[arg-type]
+        return
+
+    import torch
+
+    cases = QUICK if args.quick else CASES
+    if args.cases:
+        cases = {k: v for k, v in cases.items() if k in args.cases.split(",")}
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
+        f"median of {args.repeats}, one fresh process per (case, dtype, variant)"
+    )
+    if not args.device.startswith("cuda"):
+        print(
+            "note: cut-cross-entropy and Liger-Kernel need Triton on a GPU; skipped on CPU "
+            "(run with --device cuda where they are installed)"
+        )
+    print(f"{'case':<12}{'dtype':<6}{'variant':<13}{'time':>10}{'peak mem':>11}{'t/comp':>8}"
+          f"{'m/comp':>8}")  # fmt: skip
+    env = {**os.environ}
+    for name, shape in cases.items():
+        for dtype_s in args.dtypes.split(","):
+            res = {}
+            for variant in args.variants.split(","):
+                reps = args.repeats
+                big = shape[2] * shape[0] >= 8192 * 131072 and dtype_s == "fp32"
+                if big and variant == "composition":
+                    reps = min(reps, args.big_repeats)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--repeats", str(reps), "--child",
+                     "x".join(map(str, shape)), dtype_s, variant, args.device],
+                    capture_output=True, text=True, env=env,
+                )  # fmt: skip
+                if out.returncode != 0:
+                    res[variant] = None
+                    tail = (out.stderr or out.stdout).strip().splitlines()[-1:]
+                    print(f"{name:<12}{dtype_s:<6}{variant:<13} failed (out of memory?): {tail}")
+                    continue
+                res[variant] = json.loads(out.stdout.strip().splitlines()[-1])
+                if big and variant == "composition" and reps < args.repeats:
+                    print(
+                        f"{name:<12}{dtype_s:<6}note: the fp32 composition holds several "
+                        f"{shape[0]}x{shape[2]} float32 tensors "
+                        f"({shape[0] * shape[2] * 4 / 2**30:.0f} GiB each); timed {reps}x only"
+                    )
+            comp = res.get("composition")
+            for variant in VARIANTS:
+                r = res.get(variant)
+                if r is None:
+                    continue
+                tr = f"{r['time'] / comp['time']:>7.2f}x" if comp else f"{'-':>8}"
+                mr = f"{r['mem'] / max(comp['mem'], 1):>7.2f}x" if comp else f"{'-':>8}"
+                print(
+                    f"{name:<12}{dtype_s:<6}{variant:<13}{r['time']:>9.2f}s"
+                    f"{r['mem'] / 2**20:>9.0f}MB{tr}{mr}",
+                    flush=True,
+                )
+            if comp and res.get("weightwise"):
+                rel = abs(res["weightwise"]["value"] - comp["value"]) / abs(comp["value"])
+                tol = 1e-4 if dtype_s == "fp32" else 2e-2
+                assert rel < tol, f"{name} {dtype_s}: {res['weightwise']['value']} != {comp}"
+
+
+if __name__ == "__main__":
+    main()
