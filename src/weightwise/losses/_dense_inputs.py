@@ -16,12 +16,13 @@ import torch
 from .._checks import (
     ClassTarget,
     DTypeError,
+    assert_async,
     check_choice,
     check_float_logits,
-    checks_enabled,
     class_vector_like,
     format_index,
     prepare_class_target,
+    value_check_mode,
 )
 from ..reduction import Reduction, _check_reduction, broadcast_weight
 
@@ -103,11 +104,18 @@ def check_binary_target(target: torch.Tensor, ignore_index: int | None) -> None:
     """A binary / multi-label target: real, in ``[0, 1]`` or ``ignore_index`` (a value check)."""
     if target.is_complex():
         raise DTypeError(f"target must be real; got dtype {target.dtype}")
-    if not checks_enabled() or target.numel() == 0 or target.dtype == torch.bool:
+    mode = value_check_mode(target)
+    if mode == "off" or target.numel() == 0 or target.dtype == torch.bool:
         return
     bad = ~torch.isfinite(target) | (target < 0) | (target > 1)
     if ignore_index is not None:
         bad &= target != ignore_index
+    if mode == "async":
+        allowed = "[0, 1]" + (
+            f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        )
+        assert_async(~bad.any(), f"target must be in {allowed}")
+        return
     if bool(bad.any()):
         pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
         allowed = "[0, 1]" + (

@@ -15,12 +15,13 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import (
+    assert_async,
     check_class_logits,
     check_nonnegative_real,
     check_positive_vector,
-    checks_enabled,
     format_index,
     prepare_class_target,
+    value_check_mode,
 )
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._classification import cross_entropy
@@ -225,8 +226,11 @@ def any_of_cross_entropy(
             f"got shape {tuple(target_sets.shape)}"
         )
     sets = target_sets.to(logits.device)
+    mode_ = value_check_mode(sets)
     if sets.dtype != torch.bool:
-        if checks_enabled():
+        if mode_ == "async" and sets.numel() > 0:
+            assert_async(((sets == 0) | (sets == 1)).all(), "target_sets must be boolean (or 0/1)")
+        elif mode_ == "eager":
             bad = (sets != 0) & (sets != 1)
             if bool(bad.any()):
                 pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
@@ -235,7 +239,12 @@ def any_of_cross_entropy(
                     f"{sets.reshape(-1)[pos].item()!r} at {format_index(pos, tuple(sets.shape))}"
                 )
         sets = sets != 0
-    if checks_enabled() and sets.numel() > 0:
+    if mode_ == "async" and sets.numel() > 0:
+        assert_async(
+            sets.any(dim=1).all(),
+            "target_sets must allow at least one class for every element",
+        )
+    elif mode_ == "eager" and sets.numel() > 0:
         empty = ~sets.any(dim=1)
         if bool(empty.any()):
             pos = int(torch.nonzero(empty.reshape(-1))[0, 0])

@@ -24,11 +24,12 @@ from typing import Any
 import torch
 
 from .._checks import (
+    assert_async,
     check_float_logits,
-    checks_enabled,
     class_vector_like,
     format_index,
     prepare_class_target,
+    value_check_mode,
 )
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight
 from ._dense_inputs import check_binary_target, squeeze_binary_channel
@@ -52,7 +53,12 @@ def _mask(sample_weight: Any, grid: tuple[int, ...], like: torch.Tensor) -> torc
         return None
     raw = torch.as_tensor(sample_weight).to(like.device)
     w = broadcast_weight(raw, grid, name="sample_weight", like=like)
-    if checks_enabled():
+    mode = value_check_mode(raw)
+    if mode == "async" and raw.numel() > 0:
+        assert_async(
+            ((raw == 0) | (raw == 1)).all(), "sample_weight of a Lovász loss must be a 0/1 mask"
+        )
+    elif mode == "eager":
         bad = (raw != 0) & (raw != 1)
         if bool(bad.any()):
             pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
