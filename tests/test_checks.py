@@ -242,3 +242,95 @@ def test_async_loss_checks_raise_naming_the_argument(call, message) -> None:
         call(L)
     with weightwise.checks("off"):
         call(L)  # not checked
+
+
+#: Metric classes whose ``update`` still reads the device in "async" mode (none today).
+SYNCING_METRICS: dict[str, str] = {}
+
+
+def _metric_names() -> list[object]:
+    from test_common import CLASS_CASES
+
+    return [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=SYNCING_METRICS[n]))
+        if n in SYNCING_METRICS
+        else n
+        for n in sorted(CLASS_CASES)
+    ]
+
+
+@pytest.mark.parametrize("name", _metric_names())
+def test_every_metric_update_reads_nothing_from_the_device_in_async_mode(name: str) -> None:
+    import weightwise
+    import weightwise.metrics as MC
+    from test_common import CLASS_CASES, METRIC_CASES, _metric_data
+
+    case = METRIC_CASES[CLASS_CASES[name]]
+    p, t = _metric_data(case.data, 8, 0)
+    w = torch.rand(8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+
+    def make():
+        opts = dict(case.options)
+        first = opts.pop("k") if name in ("PrecisionAtK", "RecallAtK") else opts.pop("task")
+        return getattr(MC, name)(first, **opts)
+
+    metric, eager = make(), make()
+    with weightwise.checks("async"):
+        assert _count_host_reads(lambda: metric.update(p, t, sample_weight=w)) == []
+    # The async update accumulates what an eager one does (which reads the device).
+    with weightwise.checks("eager"):
+        assert _count_host_reads(lambda: eager.update(p, t, sample_weight=w)) != []
+    torch.testing.assert_close(
+        _flat_result(metric.compute()), _flat_result(eager.compute()), equal_nan=True
+    )
+
+
+def _flat_result(value):
+    from test_common import _flat
+
+    return _flat(value)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda MF: MF.log_loss(
+                torch.tensor([[0.5, 0.6]]), torch.tensor([0]), task="multiclass"
+            ),
+            "preds must hold probabilities that sum to 1 along dim 1",
+        ),
+        (
+            lambda MF: MF.auroc(torch.tensor([0.5, 1.5]), torch.tensor([0, 1]), task="binary"),
+            r"preds must be probabilities in \[0, 1\]",
+        ),
+        (
+            lambda MF: MF.auroc(torch.tensor([0.5, 0.2]), torch.tensor([0, 2]), task="binary"),
+            "target must be 0 or 1",
+        ),
+        (
+            lambda MF: MF.accuracy(
+                torch.tensor([0, 1]), torch.tensor([0, 3]), task="multiclass", num_classes=3
+            ),
+            r"target must be in \[0, 3\)",
+        ),
+        (
+            lambda MF: MF.accuracy(
+                torch.tensor([[0.2, 0.8], [0.9, 0.1]]),
+                torch.tensor([0, 1]),
+                task="multiclass",
+                num_classes=2,
+                sample_weight=torch.tensor([1.0, -1.0]),
+            ),
+            "sample_weight must be finite and non-negative",
+        ),
+    ],
+)
+def test_async_metric_checks_raise_naming_the_argument(call, message) -> None:
+    import weightwise
+    import weightwise.metrics.functional as MF
+
+    with weightwise.checks("async"), pytest.raises(RuntimeError, match=message):
+        call(MF)
+    with weightwise.checks("eager"), pytest.raises(ValueError, match=message):
+        call(MF)

@@ -101,7 +101,9 @@ def brier_score_update(task: str, preds: Tensor, target: Tensor, weight: Tensor)
     ``B = Σ_c (p_c − [t = c])²`` (range ``[0, 2]``)."""
     p = preds.to(_F64)
     if task == "multiclass":
-        onehot = torch.nn.functional.one_hot(target, p.shape[1]).to(_F64)
+        # A comparison, not F.one_hot: one_hot reads the target's range on the host.
+        classes = torch.arange(p.shape[1], device=target.device)
+        onehot = (target.unsqueeze(1) == classes).to(_F64)
         score = ((p - onehot) ** 2).sum(1)
     else:
         score = (p - target.to(_F64)) ** 2
