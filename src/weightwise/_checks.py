@@ -422,9 +422,15 @@ def as_tensor(x: Any, *, name: str, like: torch.Tensor | None = None) -> torch.T
 
 
 def as_float64_array(x: Any, name: str) -> np.ndarray:
-    """Convert lists, NumPy, torch or pandas input to a float64 NumPy array."""
+    """Convert lists, NumPy, torch or pandas input to a float64 NumPy array.
+
+    Floating tensors are converted to float64 by torch first: NumPy has no bfloat16.
+    """
     if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
+        x = x.detach()
+        if x.is_floating_point():
+            x = x.to(torch.float64)
+        x = x.cpu().numpy()
     elif hasattr(x, "to_numpy"):
         x = x.to_numpy()
     try:

@@ -82,9 +82,13 @@ def log_loss_update(task: str, preds: Tensor, target: Tensor, weight: Tensor) ->
 
     Probabilities are clipped to ``[eps, 1 − eps]`` with ``eps = finfo(preds.dtype).eps`` and
     rows are not renormalised (scikit-learn >= 1.5). Binary: the negative class's probability
-    ``1 − p`` is formed in the input dtype and clipped on its own, as scikit-learn does.
+    ``1 − p`` is formed in the input dtype and clipped on its own, as scikit-learn does;
+    float16 and bfloat16 probabilities (which NumPy and scikit-learn do not take) are converted
+    to float64 first, so ``1 − p`` is exact, and clipped with their own dtype's ``eps``.
     """
     eps = torch.finfo(preds.dtype).eps
+    if preds.dtype in (torch.float16, torch.bfloat16):
+        preds = preds.to(_F64)
     if task == "multiclass":
         p = preds.gather(1, target.unsqueeze(1)).squeeze(1)
         loss = -torch.log(p.clamp(eps, 1 - eps).to(_F64))
