@@ -8,6 +8,7 @@ preparation of class targets shared with the cross-entropy, focal and Lovász lo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,14 +166,15 @@ def prepare_dense(
     if mode == "multiclass":
         classes = prepare_class_target(logits, target, ignore_index=ignore_index)
         grid = classes.grid
+        pixels = math.prod(grid[1:])  # explicit, not -1: an empty batch must reshape too
         if classes.soft:
-            soft = classes.target.reshape(n, shape[1], -1)
+            soft = classes.target.reshape(n, shape[1], pixels)
         else:
-            hard = classes.safe.reshape(n, -1)
+            hard = classes.safe.reshape(n, pixels)
             if classes.valid is not None:
-                hard_valid = classes.valid.reshape(n, -1)
+                hard_valid = classes.valid.reshape(n, pixels)
                 valid = hard_valid.unsqueeze(1)
-        logits = logits.reshape(n, shape[1], -1)
+        logits = logits.reshape(n, shape[1], pixels)
     else:
         if mode == "binary":
             logits, target = squeeze_binary_channel(logits, target)
@@ -196,8 +198,10 @@ def prepare_dense(
             grid = shape
             channels = shape[1]
         check_binary_target(target, ignore_index)
-        logits = logits.reshape(n, channels, -1)
-        target = target.reshape(n, channels, -1).to(logits.dtype)
+        # Explicit sizes, not -1: an empty batch (N = 0) must reshape too.
+        pixels = math.prod(grid[1:]) // channels if mode == "multilabel" else math.prod(grid[1:])
+        logits = logits.reshape(n, channels, pixels)
+        target = target.reshape(n, channels, pixels).to(logits.dtype)
         if ignore_index is not None:
             valid = target != ignore_index
             target = torch.where(valid, target, torch.zeros_like(target))
@@ -227,7 +231,7 @@ def prepare_dense(
                 class_axis=mode == "multilabel" and len(grid) >= 3,
                 like=logits,
             )
-            pixel = w.reshape(n, num_classes if mode == "multilabel" else 1, -1)
+            pixel = w.reshape(n, num_classes if mode == "multilabel" else 1, logits.shape[2])
     if valid is not None:
         v = valid.to(logits.dtype)
         pixel = v if pixel is None else pixel * v
