@@ -138,6 +138,8 @@ def _seconds(x: Any) -> float | None:
 
 #: Units of a numeric ``half_life`` with datetime timestamps (NumPy's timedelta64 codes).
 RECENCY_UNITS: tuple[str, ...] = ("W", "D", "h", "m", "s", "ms", "us", "ns")
+_UNIT_SECONDS = {"W": 604800.0, "D": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+_UNIT_SECONDS.update({"ms": 1e-3, "us": 1e-6, "ns": 1e-9})
 
 
 def recency(
@@ -205,7 +207,7 @@ def recency(
     # half-life, in the unit of the timestamps (seconds for datetimes)
     hl_seconds = _seconds(half_life)
     if hl_seconds is None and unit is not None:
-        per = float(np.timedelta64(1, unit) / np.timedelta64(1, "s"))
+        per = _UNIT_SECONDS[unit]
         hl_seconds = check_real(half_life, "half_life") * per
     if hl_seconds is not None:
         if not is_time:
