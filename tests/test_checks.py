@@ -334,3 +334,29 @@ def test_async_metric_checks_raise_naming_the_argument(call, message) -> None:
         call(MF)
     with weightwise.checks("eager"), pytest.raises(ValueError, match=message):
         call(MF)
+
+
+def _nn_names() -> list[str]:
+    from test_common import NN_CASES
+
+    return sorted(NN_CASES)
+
+
+@pytest.mark.parametrize("name", _nn_names())
+def test_every_nn_loss_reads_nothing_from_the_device_in_async_mode(name: str) -> None:
+    import weightwise
+    from test_common import LOSS_CASES, NN_CASES, _nn_loss
+
+    case = LOSS_CASES[NN_CASES[name]]
+    options = dict(case.options)
+    if name == "CompoundLoss":
+        options = {"class_weight": options["class_weight"]}
+    x, t = case.data(6, 0)
+    x = x.clone().requires_grad_(True)
+    w = torch.ones(6, dtype=torch.float64)
+
+    def step() -> None:
+        _nn_loss(name, options)(x, t, sample_weight=w, reduction="mean").backward()
+
+    with weightwise.checks("async"):
+        assert _count_host_reads(step) == []

@@ -18,6 +18,7 @@ from .._checks import (
     assert_async,
     check_class_logits,
     check_nonnegative_real,
+    check_not_meta,
     check_positive_vector,
     format_index,
     prepare_class_target,
@@ -225,6 +226,7 @@ def any_of_cross_entropy(
             f"target_sets must be a boolean mask of the logits' shape {tuple(logits.shape)}; "
             f"got shape {tuple(target_sets.shape)}"
         )
+    check_not_meta(target_sets, "target_sets", logits)
     sets = target_sets.to(logits.device)
     mode_ = value_check_mode(sets)
     if sets.dtype != torch.bool:

@@ -27,6 +27,7 @@ import torch
 from .._checks import (
     assert_async,
     check_float_logits,
+    check_not_meta,
     class_vector_like,
     format_index,
     prepare_class_target,
@@ -52,7 +53,9 @@ def _mask(sample_weight: Any, grid: tuple[int, ...], like: torch.Tensor) -> torc
     """A 0/1 ``sample_weight`` as a boolean per-pixel mask on ``grid``."""
     if sample_weight is None:
         return None
-    raw = torch.as_tensor(sample_weight).to(like.device)
+    raw = torch.as_tensor(sample_weight)
+    check_not_meta(raw, "sample_weight", like)
+    raw = raw.to(like.device)
     w = broadcast_weight(raw, grid, name="sample_weight", like=like)
     mode = value_check_mode(raw)
     if mode == "async" and raw.numel() > 0:
@@ -211,6 +214,8 @@ def lovasz_hinge_loss(
         raise ValueError("logits must have shape (N, ...); got a scalar")
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target, device=logits.device)
+    check_not_meta(target, "target", logits)
+    target = target.to(logits.device)
     n = logits.shape[0]
     shape = tuple(logits.shape)
     logits, target = squeeze_binary_channel(logits, target)
