@@ -45,6 +45,7 @@ __all__ = [
     "check_in_range",
     "check_nonnegative_int",
     "check_nonnegative_real",
+    "check_not_meta",
     "check_positive_int",
     "check_positive_vector",
     "check_real",
@@ -389,6 +390,16 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def check_not_meta(x: torch.Tensor, name: str, like: torch.Tensor) -> None:
+    """A ``ValueError`` naming ``name`` when ``x`` is a meta tensor (shape only, no data) that
+    would have to move to ``like``'s real device (PyTorch's own error names no argument)."""
+    if x.device.type == "meta" and like.device.type != "meta":
+        raise ValueError(
+            f"{name} is a meta tensor (shape only, no data) but the input it goes with is on "
+            f"{like.device}; put both on the meta device, or give {name} real values"
+        )
+
+
 def as_tensor(x: Any, *, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
     """Any array-like (tensor, NumPy, pandas, list, number) as a real tensor.
 
@@ -417,14 +428,21 @@ def as_tensor(x: Any, *, name: str, like: torch.Tensor | None = None) -> torch.T
     if t.is_complex():
         raise DTypeError(f"{name} must be real; got dtype {t.dtype}")
     if like is not None:
+        check_not_meta(t, name, like)
         t = t.to(device=like.device, dtype=like.dtype)
     return t
 
 
 def as_float64_array(x: Any, name: str) -> np.ndarray:
-    """Convert lists, NumPy, torch or pandas input to a float64 NumPy array."""
+    """Convert lists, NumPy, torch or pandas input to a float64 NumPy array.
+
+    Floating tensors are converted to float64 by torch first: NumPy has no bfloat16.
+    """
     if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
+        x = x.detach()
+        if x.is_floating_point():
+            x = x.to(torch.float64)
+        x = x.cpu().numpy()
     elif hasattr(x, "to_numpy"):
         x = x.to_numpy()
     try:
@@ -562,6 +580,7 @@ def prepare_class_target(
     grid = (shape[0], *shape[2:])
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target, device=logits.device)
+    check_not_meta(target, "target", logits)
     tshape = tuple(target.shape)
     if allow_soft and target.is_floating_point():
         if tshape != shape:

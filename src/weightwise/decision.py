@@ -195,7 +195,9 @@ def best_threshold(
     positive); the first best is returned.
 
     Args:
-        scores: ``(N,)`` scores, higher meaning more likely positive.
+        scores: ``(N,)`` scores, higher meaning more likely positive (any real dtype,
+            bfloat16 and float16 included: they are converted to float64 first). ``N = 0``
+            raises ``ValueError``.
         target: ``(N,)`` 0/1 labels.
         metric: ``"f1"``, ``"fbeta"`` (with ``beta``), ``"balanced_accuracy"`` or
             ``"accuracy"``.
@@ -210,6 +212,11 @@ def best_threshold(
     t = as_float64_array(target, "target").reshape(-1)
     if t.shape != s.shape:
         raise ValueError(f"target must have the shape of scores {s.shape}; got {t.shape}")
+    if s.size == 0:
+        raise ValueError(
+            "scores must hold at least one sample; got an empty array (no threshold can be "
+            "chosen without data)"
+        )
     bad = np.flatnonzero((t != 0) & (t != 1))
     if bad.size:
         raise ValueError(

@@ -185,3 +185,9 @@ def test_eval_weighted_mean_equals_single_process_exactly():
 def test_eval_sampler_validation():
     with pytest.raises(ValueError, match="dataset_len must be a positive integer; got 0"):
         DistributedEvalSampler(0)
+
+
+@pytest.mark.parametrize("power", [-1, -0.5, -1e-9])
+def test_class_balanced_sampler_refuses_a_negative_power(power: float) -> None:
+    with pytest.raises(ValueError, match=r"power must be >= 0 .*got -"):
+        ClassBalancedSampler([0, 0, 1], power=power)

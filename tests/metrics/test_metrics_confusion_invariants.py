@@ -152,18 +152,28 @@ def test_logits_and_ignore_index():
         assert float(got) == pytest.approx(float(ref), abs=1e-12)
 
 
-def test_all_zero_weights_give_zero_division():
+def test_all_zero_weights_are_undefined_not_zero_division():
+    """No data (every weight 0, or no sample) is undefined: NaN with a warning, whatever
+    ``zero_division`` says (the package rule; ``zero_division`` is for a 0/0 class ratio)."""
     p, y = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0])
     w = torch.zeros(3)
-    assert float(F.precision(p, y, sample_weight=w, task="multiclass", num_classes=2)) == 0.0
-    assert (
-        float(
-            F.precision(p, y, sample_weight=w, task="multiclass", num_classes=2, zero_division=1.0)
-        )
-        == 1.0
-    )
-    assert math.isnan(float(F.cohen_kappa(p, y, sample_weight=w, task="multiclass", num_classes=2)))
-    assert float(F.matthews_corrcoef(p, y, sample_weight=w, task="binary")) == 0.0
+    mc = {"task": "multiclass", "num_classes": 2}
+    for zd in (0.0, 1.0):
+        with pytest.warns(UserWarning, match="precision is undefined: the total sample weight"):
+            got = F.precision(p, y, sample_weight=w, zero_division=zd, **mc)
+        assert math.isnan(float(got))
+    with pytest.warns(UserWarning, match="Cohen's kappa is undefined"):
+        assert math.isnan(float(F.cohen_kappa(p, y, sample_weight=w, **mc)))
+    with pytest.warns(UserWarning, match="Matthews correlation coefficient is undefined"):
+        assert math.isnan(float(F.matthews_corrcoef(p, y, sample_weight=w, task="binary")))
+
+
+def test_zero_division_still_fills_a_zero_over_zero_class_among_data():
+    # Class 2 is never predicted: its precision is 0/0 -> zero_division; the data are there.
+    p, y = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 2])
+    for zd in (0.0, 1.0):
+        per = F.precision(p, y, task="multiclass", num_classes=3, average="none", zero_division=zd)
+        assert float(per[2]) == zd
 
 
 def test_evaluate_weighted_and_unweighted_side_by_side():

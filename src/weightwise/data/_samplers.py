@@ -258,7 +258,8 @@ class ClassBalancedSampler(WeightedSampler):
 
     Args:
         labels: ``(n,)`` integer class indices ``>= 0``.
-        power: finite real exponent ``q`` in ``P(class c) ∝ n_c^q``.
+        power: finite real exponent ``q >= 0`` in ``P(class c) ∝ n_c^q`` (a negative ``q``
+            would favour the rare classes over balance; it is a ``ValueError``).
         num_samples, replacement, seed, rank, world_size, drop_last: as for
             :class:`WeightedSampler`.
 
@@ -293,6 +294,11 @@ class ClassBalancedSampler(WeightedSampler):
         q = check_real(power, "power")
         if not math.isfinite(q):
             raise ValueError(f"power must be a finite real number; got {power!r}")
+        if q < 0:
+            raise ValueError(
+                f"power must be >= 0 (0 balances the classes, 1 keeps the data's frequencies); "
+                f"got {power!r}"
+            )
         self.power = q
         counts = np.bincount(y)
         self.class_counts: np.ndarray = counts

@@ -12,6 +12,7 @@ from .._checks import (
     check_class_vector,
     check_finite_nonnegative,
     check_float_logits,
+    check_not_meta,
     check_unit_interval,
 )
 
@@ -57,6 +58,7 @@ def check_binary_pair(logits: Any, target: Any) -> torch.Tensor:
         raise ValueError(
             f"target must have the logits' shape {tuple(logits.shape)}; got {tuple(t.shape)}"
         )
+    check_not_meta(t, "target", logits)
     t = t.to(device=logits.device, dtype=logits.dtype)
     check_unit_interval(t, "target")
     return t

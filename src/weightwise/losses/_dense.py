@@ -118,6 +118,11 @@ def dice_loss(
     of the class average (a sample with no kept class leaves the sample average); ``"zero"``
     and ``"one"`` give it a Dice score of 0 or 1 (a loss of 1 or 0).
 
+    **Empty batch.** ``N = 0`` gives a loss of 0 (``reduction="none"``: an empty ``(0,)``
+    tensor) whose gradient is zero, as :func:`weightwise.losses.cross_entropy` does: the last,
+    empty shard of a data-parallel epoch trains on nothing instead of crashing. The other
+    dense and Lovász losses follow the same rule.
+
     Reference: F. Milletari, N. Navab, S.-A. Ahmadi. *V-Net.* 3DV 2016 (``squared=True``).
 
     Args:

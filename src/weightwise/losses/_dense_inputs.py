@@ -8,6 +8,7 @@ preparation of class targets shared with the cross-entropy, focal and Lovász lo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +17,13 @@ import torch
 from .._checks import (
     ClassTarget,
     DTypeError,
+    assert_async,
     check_choice,
     check_float_logits,
-    checks_enabled,
     class_vector_like,
     format_index,
     prepare_class_target,
+    value_check_mode,
 )
 from ..reduction import Reduction, _check_reduction, broadcast_weight
 
@@ -103,11 +105,18 @@ def check_binary_target(target: torch.Tensor, ignore_index: int | None) -> None:
     """A binary / multi-label target: real, in ``[0, 1]`` or ``ignore_index`` (a value check)."""
     if target.is_complex():
         raise DTypeError(f"target must be real; got dtype {target.dtype}")
-    if not checks_enabled() or target.numel() == 0 or target.dtype == torch.bool:
+    mode = value_check_mode(target)
+    if mode == "off" or target.numel() == 0 or target.dtype == torch.bool:
         return
     bad = ~torch.isfinite(target) | (target < 0) | (target > 1)
     if ignore_index is not None:
         bad &= target != ignore_index
+    if mode == "async":
+        allowed = "[0, 1]" + (
+            f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        )
+        assert_async(~bad.any(), f"target must be in {allowed}")
+        return
     if bool(bad.any()):
         pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
         allowed = "[0, 1]" + (
@@ -157,14 +166,15 @@ def prepare_dense(
     if mode == "multiclass":
         classes = prepare_class_target(logits, target, ignore_index=ignore_index)
         grid = classes.grid
+        pixels = math.prod(grid[1:])  # explicit, not -1: an empty batch must reshape too
         if classes.soft:
-            soft = classes.target.reshape(n, shape[1], -1)
+            soft = classes.target.reshape(n, shape[1], pixels)
         else:
-            hard = classes.safe.reshape(n, -1)
+            hard = classes.safe.reshape(n, pixels)
             if classes.valid is not None:
-                hard_valid = classes.valid.reshape(n, -1)
+                hard_valid = classes.valid.reshape(n, pixels)
                 valid = hard_valid.unsqueeze(1)
-        logits = logits.reshape(n, shape[1], -1)
+        logits = logits.reshape(n, shape[1], pixels)
     else:
         if mode == "binary":
             logits, target = squeeze_binary_channel(logits, target)
@@ -188,8 +198,10 @@ def prepare_dense(
             grid = shape
             channels = shape[1]
         check_binary_target(target, ignore_index)
-        logits = logits.reshape(n, channels, -1)
-        target = target.reshape(n, channels, -1).to(logits.dtype)
+        # Explicit sizes, not -1: an empty batch (N = 0) must reshape too.
+        pixels = math.prod(grid[1:]) // channels if mode == "multilabel" else math.prod(grid[1:])
+        logits = logits.reshape(n, channels, pixels)
+        target = target.reshape(n, channels, pixels).to(logits.dtype)
         if ignore_index is not None:
             valid = target != ignore_index
             target = torch.where(valid, target, torch.zeros_like(target))
@@ -219,7 +231,7 @@ def prepare_dense(
                 class_axis=mode == "multilabel" and len(grid) >= 3,
                 like=logits,
             )
-            pixel = w.reshape(n, num_classes if mode == "multilabel" else 1, -1)
+            pixel = w.reshape(n, num_classes if mode == "multilabel" else 1, logits.shape[2])
     if valid is not None:
         v = valid.to(logits.dtype)
         pixel = v if pixel is None else pixel * v

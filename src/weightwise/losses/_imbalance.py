@@ -15,12 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import (
+    assert_async,
     check_class_logits,
     check_nonnegative_real,
+    check_not_meta,
     check_positive_vector,
-    checks_enabled,
     format_index,
     prepare_class_target,
+    value_check_mode,
 )
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._classification import cross_entropy
@@ -224,9 +226,13 @@ def any_of_cross_entropy(
             f"target_sets must be a boolean mask of the logits' shape {tuple(logits.shape)}; "
             f"got shape {tuple(target_sets.shape)}"
         )
+    check_not_meta(target_sets, "target_sets", logits)
     sets = target_sets.to(logits.device)
+    mode_ = value_check_mode(sets)
     if sets.dtype != torch.bool:
-        if checks_enabled():
+        if mode_ == "async" and sets.numel() > 0:
+            assert_async(((sets == 0) | (sets == 1)).all(), "target_sets must be boolean (or 0/1)")
+        elif mode_ == "eager":
             bad = (sets != 0) & (sets != 1)
             if bool(bad.any()):
                 pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
@@ -235,7 +241,12 @@ def any_of_cross_entropy(
                     f"{sets.reshape(-1)[pos].item()!r} at {format_index(pos, tuple(sets.shape))}"
                 )
         sets = sets != 0
-    if checks_enabled() and sets.numel() > 0:
+    if mode_ == "async" and sets.numel() > 0:
+        assert_async(
+            sets.any(dim=1).all(),
+            "target_sets must allow at least one class for every element",
+        )
+    elif mode_ == "eager" and sets.numel() > 0:
         empty = ~sets.any(dim=1)
         if bool(empty.any()):
             pos = int(torch.nonzero(empty.reshape(-1))[0, 0])

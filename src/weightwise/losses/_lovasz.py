@@ -18,17 +18,20 @@ Weights: the Jaccard index has no per-pixel weights, so ``sample_weight`` must b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from .._checks import (
+    assert_async,
     check_float_logits,
-    checks_enabled,
+    check_not_meta,
     class_vector_like,
     format_index,
     prepare_class_target,
+    value_check_mode,
 )
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight
 from ._dense_inputs import check_binary_target, squeeze_binary_channel
@@ -50,9 +53,16 @@ def _mask(sample_weight: Any, grid: tuple[int, ...], like: torch.Tensor) -> torc
     """A 0/1 ``sample_weight`` as a boolean per-pixel mask on ``grid``."""
     if sample_weight is None:
         return None
-    raw = torch.as_tensor(sample_weight).to(like.device)
+    raw = torch.as_tensor(sample_weight)
+    check_not_meta(raw, "sample_weight", like)
+    raw = raw.to(like.device)
     w = broadcast_weight(raw, grid, name="sample_weight", like=like)
-    if checks_enabled():
+    mode = value_check_mode(raw)
+    if mode == "async" and raw.numel() > 0:
+        assert_async(
+            ((raw == 0) | (raw == 1)).all(), "sample_weight of a Lovász loss must be a 0/1 mask"
+        )
+    elif mode == "eager":
         bad = (raw != 0) & (raw != 1)
         if bool(bad.any()):
             pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
@@ -122,25 +132,26 @@ def lovasz_softmax_loss(
             raise ValueError(f"classes must hold class indices in [0, {c}); got {list(classes)!r}")
     cw = class_vector_like(class_weight, logits)
 
-    target = prep.target.reshape(n, -1)
+    pixels = math.prod(grid[1:])  # explicit, not -1: an empty batch (N = 0) reshapes too
+    target = prep.target.reshape(n, pixels)
     if prep.valid is None:
         valid = torch.ones_like(target, dtype=torch.bool)
     else:
-        valid = prep.valid.reshape(n, -1)
+        valid = prep.valid.reshape(n, pixels)
     mask = _mask(sample_weight, grid, logits)
     if mask is not None:
-        valid = valid & mask.reshape(n, -1)
+        valid = valid & mask.reshape(n, pixels)
     safe = torch.where(valid, target, torch.zeros_like(target))
     # softmax subtracts the per-pixel max before exponentiating: no overflow.
-    prob = torch.softmax(logits.reshape(n, c, -1), dim=1)
+    prob = torch.softmax(logits.reshape(n, c, pixels), dim=1)
     fg = torch.zeros_like(prob).scatter_(1, safe.unsqueeze(1), 1.0)
     fg = fg * valid.unsqueeze(1).to(prob.dtype)
     valid_f = valid.unsqueeze(1).expand_as(prob).to(prob.dtype)
     if not per_image:
         # the batch is one image: (1, C, N·S)
-        prob = prob.transpose(0, 1).reshape(1, c, -1)
-        fg = fg.transpose(0, 1).reshape(1, c, -1)
-        valid_f = valid_f.transpose(0, 1).reshape(1, c, -1)
+        prob = prob.transpose(0, 1).reshape(1, c, n * pixels)
+        fg = fg.transpose(0, 1).reshape(1, c, n * pixels)
+        valid_f = valid_f.transpose(0, 1).reshape(1, c, n * pixels)
     # Removed pixels get error -1 so that they sort after every kept pixel (errors are >= 0).
     errors = torch.where(valid_f > 0, (fg - prob).abs(), torch.full_like(prob, -1.0))
     errors_sorted, perm = torch.sort(errors, dim=-1, descending=True)
@@ -203,6 +214,8 @@ def lovasz_hinge_loss(
         raise ValueError("logits must have shape (N, ...); got a scalar")
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target, device=logits.device)
+    check_not_meta(target, "target", logits)
+    target = target.to(logits.device)
     n = logits.shape[0]
     shape = tuple(logits.shape)
     logits, target = squeeze_binary_channel(logits, target)
@@ -221,9 +234,10 @@ def lovasz_hinge_loss(
         valid = valid & mask
     labels = torch.where(valid, target.to(logits.dtype), torch.zeros_like(logits))
     rows = n if per_image else 1
-    x = logits.reshape(rows, -1)
-    labels = labels.reshape(rows, -1)
-    valid_f = valid.reshape(rows, -1).to(logits.dtype)
+    per_row = math.prod(grid) // max(rows, 1)  # explicit, not -1: N = 0 reshapes too
+    x = logits.reshape(rows, per_row)
+    labels = labels.reshape(rows, per_row)
+    valid_f = valid.reshape(rows, per_row).to(logits.dtype)
     signs = 2 * labels - 1
     errors = 1 - x * signs
     # Removed pixels sort last; their contribution is multiplied by 0 below.

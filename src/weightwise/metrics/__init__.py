@@ -7,6 +7,12 @@ float64 sums synchronised across DDP ranks by addition, so weight-0 padding from
 evaluation sampler gives the exact single-process value. Functional twins live in
 :mod:`weightwise.metrics.functional`; :func:`evaluate` computes several at once.
 
+Undefined metrics, one rule for the package: with no data at all (an empty input, or every
+sample weight 0) a metric is undefined and returns NaN (per class for ``average="none"``) with
+a ``UserWarning``, as ``log_loss`` does. ``zero_division`` is something else: the value of a
+0/0 ratio of one class while there are data (a class never predicted, say). See
+``docs/semantics.md``, "Metrics and validation".
+
 Layout: the pure functions are in :mod:`weightwise.metrics.functional` (which never imports
 torchmetrics); the ``Metric`` classes in ``_confusion``, ``_ranking`` and ``_probabilistic``
 are imported on first access (PEP 562), so ``import weightwise.metrics`` and the functional

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import DTypeError, as_float64_array, format_index
+from .._checks import DTypeError, as_float64_array, check_choice, format_index
 from .._contract import class_weight_vector
 from ._common import as_label_array, as_weight_array, check_real, to_numpy
 
@@ -136,7 +136,15 @@ def _seconds(x: Any) -> float | None:
     return None
 
 
-def recency(timestamps: Any, *, half_life: Any, now: Any = None) -> np.ndarray:
+#: Units of a numeric ``half_life`` with datetime timestamps (NumPy's timedelta64 codes).
+RECENCY_UNITS: tuple[str, ...] = ("W", "D", "h", "m", "s", "ms", "us", "ns")
+_UNIT_SECONDS = {"W": 604800.0, "D": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+_UNIT_SECONDS.update({"ms": 1e-3, "us": 1e-6, "ns": 1e-9})
+
+
+def recency(
+    timestamps: Any, *, half_life: Any, now: Any = None, unit: str | None = None
+) -> np.ndarray:
     """Exponential recency weights with a half-life: ``w = 0.5 ** ((now - t) / half_life)``.
 
     A sample at ``now`` gets weight 1, one ``half_life`` older gets 0.5, two get 0.25. Useful
@@ -145,13 +153,20 @@ def recency(timestamps: Any, *, half_life: Any, now: Any = None) -> np.ndarray:
     Timestamps are either **numbers** (epoch seconds, days, step indices: any unit, with
     ``half_life`` and ``now`` in the same unit) or **datetimes** (NumPy ``datetime64``, pandas
     ``Series`` / ``DatetimeIndex`` of datetimes, Python ``datetime`` objects). With datetimes,
-    ``half_life`` is a NumPy / pandas / Python timedelta or a plain number of **seconds**, and
-    ``now`` a datetime; time-zone-aware values are converted to UTC and then compared as naive
-    UTC times, so naive inputs are taken to be UTC as well.
+    ``half_life`` is a NumPy / pandas / Python ``datetime.timedelta``, or a plain number in
+    ``unit`` (``"W"``, ``"D"``, ``"h"``, ``"m"``, ``"s"``, ``"ms"``, ``"us"``, ``"ns"``;
+    default **seconds**: pass ``unit="D"`` for a half-life in days, as the CLI's
+    ``--half-life``), and ``now`` a datetime; time-zone-aware values are converted to UTC and
+    then compared as naive UTC times, so naive inputs are taken to be UTC as well. ``unit``
+    applies only to a numeric ``half_life`` with datetime timestamps (numbers carry their own
+    unit), and anything else with it is a ``ValueError``.
 
     Args:
-        timestamps: the time of each sample, any shape.
+        timestamps: the time of each sample, ``(N,)`` (a scalar is taken as one sample; 2-D
+            and higher are a ``ValueError``: one timestamp per sample).
         half_life: the age at which the weight halves; must be positive and finite.
+        unit: the unit of a numeric ``half_life`` with datetime timestamps (``None``:
+            seconds).
         now: the reference time (age 0). ``None`` means the latest timestamp, so the newest
             sample gets weight 1. A timestamp after ``now`` is an error.
 
@@ -165,6 +180,8 @@ def recency(timestamps: Any, *, half_life: Any, now: Any = None) -> np.ndarray:
         >>> t = np.array(["2024-01-01", "2024-01-08"], dtype="datetime64[D]")
         >>> recency(t, half_life=np.timedelta64(7, "D"))
         array([0.5, 1. ])
+        >>> recency(t, half_life=7, unit="D")
+        array([0.5, 1. ])
     """
     arr = _time_array(timestamps)
     is_time = arr.dtype.kind == "M"
@@ -174,8 +191,24 @@ def recency(timestamps: Any, *, half_life: Any, now: Any = None) -> np.ndarray:
             f"timestamps must be numbers or datetimes; got dtype {arr.dtype} (first value "
             f"{first!r})"
         )
+    if arr.ndim > 1:
+        raise ValueError(f"timestamps must be 1-D, one time per sample; got shape {arr.shape}")
+    if unit is not None:
+        check_choice(unit, "unit", RECENCY_UNITS)
+        if not is_time:
+            raise ValueError(
+                f"unit={unit!r} applies to datetime timestamps only; numeric timestamps carry "
+                "their own unit (give half_life in it)"
+            )
+        if _seconds(half_life) is not None:
+            raise ValueError(
+                f"unit={unit!r} applies to a numeric half_life; got the timedelta {half_life!r}"
+            )
     # half-life, in the unit of the timestamps (seconds for datetimes)
     hl_seconds = _seconds(half_life)
+    if hl_seconds is None and unit is not None:
+        per = _UNIT_SECONDS[unit]
+        hl_seconds = check_real(half_life, "half_life") * per
     if hl_seconds is not None:
         if not is_time:
             raise ValueError(

@@ -19,7 +19,8 @@ equals removal.
 Scores (``docs/semantics.md``, "Metrics and validation"): binary and multi-label scores are
 probabilities in ``[0, 1]`` unless ``from_logits=True`` (sigmoid). Multi-class scores may be any
 reals for argmax metrics; ranking/probabilistic metrics ask for probabilities (rows summing to 1
-within 1e-4) with ``require_probabilities=True``, or ``from_logits=True`` (softmax). A score
+within 1e-4 for float32/float64, within :func:`row_sum_tolerance` of the dtype for half
+precision) with ``require_probabilities=True``, or ``from_logits=True`` (softmax). A score
 outside ``[0, 1]`` without ``from_logits`` is a ``ValueError`` (never guessed per batch). The
 threshold is strict: a score is a positive prediction when ``score > threshold``.
 """
@@ -33,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ..._checks import as_tensor, checks_enabled, format_index
+from ..._checks import as_tensor, assert_async, format_index, value_check_mode
 from ...reduction import broadcast_weight
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "infer_task",
     "num_outputs",
     "resolve_task",
+    "row_sum_tolerance",
     "weight_or_ones",
 ]
 
@@ -293,14 +295,42 @@ def infer_task(preds: Any, target: Any) -> str:
     )
 
 
-def check_probabilities(x: torch.Tensor, name: str = "preds", *, rows: bool = False) -> None:
-    """Scores must lie in ``[0, 1]`` (and, with ``rows``, sum to 1 along dim 1 within 1e-4).
+def row_sum_tolerance(dtype: torch.dtype) -> float:
+    """How far a row of probabilities in ``dtype`` may sum from 1: ``max(1e-4, 8 * eps)``.
 
-    A value check: skipped when :func:`weightwise.set_checks` turned checks off.
+    Rounding each probability to ``dtype`` moves it by at most ``eps / 2`` of itself, so a row
+    that summed to 1 before rounding sums to 1 within ``eps / 2`` after it (whatever ``C``; the
+    sum is taken in float64). ``8 * eps`` also leaves room for a softmax or a division computed
+    in that dtype. float32 and float64 keep the 1e-4 of scikit-learn's ``log_loss``; float16
+    gets about 7.8e-3 and bfloat16 0.0625.
     """
-    if not checks_enabled() or x.numel() == 0:
+    eps = torch.finfo(dtype).eps if dtype.is_floating_point else 0.0
+    return max(1e-4, 8.0 * eps)
+
+
+def check_probabilities(x: torch.Tensor, name: str = "preds", *, rows: bool = False) -> None:
+    """Scores must lie in ``[0, 1]`` (and, with ``rows``, sum to 1 along dim 1).
+
+    The row sums are taken in float64 and may differ from 1 by :func:`row_sum_tolerance` of
+    ``x``'s dtype (1e-4 for float32/float64; more for float16 and bfloat16). A value check: it
+    follows the check mode of :func:`weightwise.set_checks` (``"async"``: a device-side
+    assertion, no host read; ``"off"``: skipped).
+    """
+    mode = value_check_mode(x)
+    if mode == "off" or x.numel() == 0:
         return
-    lo, hi = torch.aminmax(x.detach())
+    xd = x.detach()
+    tol = row_sum_tolerance(x.dtype)
+    if mode == "async":
+        assert_async(((xd >= 0) & (xd <= 1)).all(), f"{name} must be probabilities in [0, 1]")
+        if rows:
+            sums = xd.sum(dim=1, dtype=torch.float64)
+            assert_async(
+                ((sums - 1).abs() <= tol).all(),
+                f"{name} must hold probabilities that sum to 1 along dim 1",
+            )
+        return
+    lo, hi = torch.aminmax(xd)
     if not (bool(lo >= 0) and bool(hi <= 1)):  # also catches NaN
         bad = ~((x >= 0) & (x <= 1))
         pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
@@ -309,19 +339,32 @@ def check_probabilities(x: torch.Tensor, name: str = "preds", *, rows: bool = Fa
             f"{x.reshape(-1)[pos].item()!r} at {format_index(pos, tuple(x.shape))}"
         )
     if rows:
-        sums = x.detach().sum(dim=1, dtype=torch.float64)
-        bad = (sums - 1).abs() > 1e-4
+        sums = xd.sum(dim=1, dtype=torch.float64)
+        err = (sums - 1).abs()
+        bad = err > tol
         if bool(bad.any()):
             pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
+            off = float(err.reshape(-1)[pos])
+            # Scores in [0, 1] whose rows are nearly normalised are probabilities with a
+            # rounding or normalisation error, not logits: the hint then says to renormalise.
+            hint = (
+                "renormalise the rows, e.g. preds / preds.sum(dim=1, keepdim=True)"
+                if off <= 0.05
+                else "pass from_logits=True for logits"
+            )
             raise ValueError(
-                f"{name} must hold probabilities that sum to 1 along dim 1 (pass "
-                f"from_logits=True for logits); got a sum of {sums.reshape(-1)[pos].item()!r} "
-                f"at {format_index(pos, tuple(sums.shape))}"
+                f"{name} must hold probabilities that sum to 1 along dim 1 within {tol:.3g} "
+                f"for dtype {str(x.dtype).replace('torch.', '')} ({hint}); got a sum of "
+                f"{sums.reshape(-1)[pos].item()!r} at {format_index(pos, tuple(sums.shape))}"
             )
 
 
 def _check_binary_values(x: torch.Tensor, name: str) -> None:
-    if not checks_enabled() or x.numel() == 0:
+    mode = value_check_mode(x)
+    if mode == "off" or x.numel() == 0:
+        return
+    if mode == "async":
+        assert_async(((x == 0) | (x == 1)).all(), f"{name} must be 0 or 1")
         return
     bad = (x != 0) & (x != 1)
     if bool(bad.any()):
@@ -335,7 +378,17 @@ def _check_binary_values(x: torch.Tensor, name: str) -> None:
 def _check_class_range(
     x: torch.Tensor, num_classes: int, name: str, ignore_index: int | None = None
 ) -> None:
-    if not checks_enabled() or x.numel() == 0:
+    mode = value_check_mode(x)
+    if mode == "off" or x.numel() == 0:
+        return
+    allowed = f"[0, {num_classes})"
+    if ignore_index is not None:
+        allowed += f" or ignore_index={ignore_index}"
+    if mode == "async":
+        out = (x < 0) | (x >= num_classes)
+        if ignore_index is not None:
+            out &= x != ignore_index
+        assert_async(~out.any(), f"{name} must be in {allowed}")
         return
     lo, hi = torch.aminmax(x)
     if int(lo) >= 0 and int(hi) < num_classes:
@@ -345,9 +398,6 @@ def _check_class_range(
         bad &= x != ignore_index
     if bool(bad.any()):
         pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
-        allowed = f"[0, {num_classes})"
-        if ignore_index is not None:
-            allowed += f" or ignore_index={ignore_index}"
         raise ValueError(
             f"{name} must be in {allowed}; got {x.reshape(-1)[pos].item()!r} at "
             f"{format_index(pos, tuple(x.shape))}"
@@ -359,7 +409,10 @@ def _as_int_labels(x: torch.Tensor, name: str) -> torch.Tensor:
     if x.dtype == torch.bool:
         return x.long()
     if x.is_floating_point():
-        if checks_enabled() and x.numel() and not bool((x == torch.round(x)).all()):
+        mode = value_check_mode(x)
+        if mode == "async" and x.numel():
+            assert_async((x == torch.round(x)).all(), f"{name} must hold integer class labels")
+        elif mode == "eager" and x.numel() and not bool((x == torch.round(x)).all()):
             bad = x != torch.round(x)
             pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
             raise ValueError(
@@ -570,7 +623,18 @@ def fast_multiclass_labels(
         ):
             return None
         w = sample_weight.to(torch.float64)
-    if checks_enabled():
+    mode = value_check_mode(target)
+    if mode == "async":
+        # The generic path's checks, as device-side assertions (no host read).
+        if w is not None:
+            assert_async(
+                torch.isfinite(w).all() & (w >= 0).all(),
+                "sample_weight must be finite and non-negative",
+            )
+        _check_class_range(target, num_classes, "target")
+        if label_preds:
+            _check_class_range(preds, num_classes, "preds")
+    elif mode == "eager":
         if w is not None and not (float(w.min()) >= 0 and math.isfinite(float(w.sum()))):
             return None
         lo, hi = torch.aminmax(target)
@@ -604,9 +668,10 @@ def format_scores(
 
     With ``from_logits`` a sigmoid (binary, multilabel) or softmax over dim 1 (multiclass) is
     applied. With ``require_probabilities`` (the default) the scores must lie in ``[0, 1]``,
-    and multiclass rows must sum to 1 within 1e-4; with ``require_probabilities=False`` and no
-    ``from_logits`` raw scores pass through unchanged (e.g. top-k accuracy, ovo AUROC). Integer
-    scores are converted to the default floating dtype; floating scores keep their dtype.
+    and multiclass rows must sum to 1 within :func:`row_sum_tolerance`; with
+    ``require_probabilities=False`` and no ``from_logits`` raw scores pass through unchanged
+    (e.g. top-k accuracy, ovo AUROC). Integer scores are converted to the default floating
+    dtype; floating scores keep their dtype.
     """
     p, t = _prepare(preds, target, task)
     n_out = num_outputs(task, num_classes, num_labels)

@@ -82,9 +82,13 @@ def log_loss_update(task: str, preds: Tensor, target: Tensor, weight: Tensor) ->
 
     Probabilities are clipped to ``[eps, 1 − eps]`` with ``eps = finfo(preds.dtype).eps`` and
     rows are not renormalised (scikit-learn >= 1.5). Binary: the negative class's probability
-    ``1 − p`` is formed in the input dtype and clipped on its own, as scikit-learn does.
+    ``1 − p`` is formed in the input dtype and clipped on its own, as scikit-learn does;
+    float16 and bfloat16 probabilities (which NumPy and scikit-learn do not take) are converted
+    to float64 first, so ``1 − p`` is exact, and clipped with their own dtype's ``eps``.
     """
     eps = torch.finfo(preds.dtype).eps
+    if preds.dtype in (torch.float16, torch.bfloat16):
+        preds = preds.to(_F64)
     if task == "multiclass":
         p = preds.gather(1, target.unsqueeze(1)).squeeze(1)
         loss = -torch.log(p.clamp(eps, 1 - eps).to(_F64))
@@ -101,7 +105,9 @@ def brier_score_update(task: str, preds: Tensor, target: Tensor, weight: Tensor)
     ``B = Σ_c (p_c − [t = c])²`` (range ``[0, 2]``)."""
     p = preds.to(_F64)
     if task == "multiclass":
-        onehot = torch.nn.functional.one_hot(target, p.shape[1]).to(_F64)
+        # A comparison, not F.one_hot: one_hot reads the target's range on the host.
+        classes = torch.arange(p.shape[1], device=target.device)
+        onehot = (target.unsqueeze(1) == classes).to(_F64)
         score = ((p - onehot) ** 2).sum(1)
     else:
         score = (p - target.to(_F64)) ** 2

@@ -16,10 +16,15 @@ Rules (see ``docs/semantics.md``):
 * ``weighted`` averages weigh classes by weighted support ``tp + fn``.
 * ``zero_division`` (0.0, 1.0 or NaN) replaces a ratio whose denominator is 0; with NaN, such a
   class is left out of the average (as scikit-learn's ``np.nan``).
+* **Undefined metric**: with no data at all (an empty input, or every sample weight 0) the
+  stat scores are all 0 and every metric computed from them returns NaN (per class for
+  ``average="none"``) with a ``UserWarning``, as ``log_loss`` does; ``zero_division`` is for a
+  0/0 ratio of one class among data, not for the absence of data.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Protocol
 
@@ -50,6 +55,7 @@ __all__ = [
     "stat_scores_topk",
     "stat_scores_update",
     "support_counts_update",
+    "undefined_if_empty",
 ]
 
 Ratio = Callable[
@@ -207,6 +213,22 @@ def normalize_matrix(cm: torch.Tensor, normalize: str | None) -> torch.Tensor:
     return torch.where(s > 0, cm / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(cm))
 
 
+def undefined_if_empty(
+    stats: torch.Tensor, what: str, shape: tuple[int, ...] = ()
+) -> torch.Tensor | None:
+    """NaN (of ``shape``) with a ``UserWarning`` when ``stats`` hold no weight at all (an empty
+    input or every sample weight 0); ``None`` otherwise. One host read (``compute`` may sync)."""
+    if bool(stats.sum() > 0):
+        return None
+    warnings.warn(
+        f"{what} is undefined: the total sample weight is 0 (no samples, or every weight is "
+        "0); returning nan",
+        UserWarning,
+        stacklevel=4,
+    )
+    return torch.full(shape, float("nan"), dtype=torch.float64, device=stats.device)
+
+
 def _divide(num: torch.Tensor, den: torch.Tensor, zero_division: float) -> torch.Tensor:
     safe = torch.where(den > 0, den, torch.ones_like(den))
     fill = torch.full_like(num, zero_division)
@@ -231,12 +253,23 @@ def included(stats: torch.Tensor, task: str) -> torch.Tensor:
 
 
 def score_from_stats(
-    stats: torch.Tensor, ratio: Ratio, *, task: str, average: str, zero_division: float
+    stats: torch.Tensor,
+    ratio: Ratio,
+    *,
+    task: str,
+    average: str,
+    zero_division: float,
+    what: str = "the metric",
 ) -> torch.Tensor:
     """Apply ``ratio(tp, fp, fn, tn) -> (num, den)`` and average as ``average`` says.
 
-    The binary task scores the positive class (``average`` is ignored).
+    The binary task scores the positive class (``average`` is ignored). No weight at all:
+    NaN with a warning (:func:`undefined_if_empty`).
     """
+    shape = (stats.shape[1],) if average == "none" and task != "binary" else ()
+    nan = undefined_if_empty(stats, what, shape)
+    if nan is not None:
+        return nan
     tp, fp, fn, tn = stats
     if task == "binary":
         num, den = ratio(tp, fp, fn, tn)
@@ -291,7 +324,7 @@ def precision_from_stats(
 ) -> torch.Tensor:
     """``tp / (tp + fp)``."""
     return score_from_stats(
-        stats, _precision, task=task, average=average, zero_division=zero_division
+        stats, _precision, task=task, average=average, zero_division=zero_division, what="precision"
     )
 
 
@@ -299,7 +332,9 @@ def recall_from_stats(
     stats: torch.Tensor, *, task: str, average: str, zero_division: float
 ) -> torch.Tensor:
     """``tp / (tp + fn)``."""
-    return score_from_stats(stats, _recall, task=task, average=average, zero_division=zero_division)
+    return score_from_stats(
+        stats, _recall, task=task, average=average, zero_division=zero_division, what="recall"
+    )
 
 
 def specificity_from_stats(
@@ -307,7 +342,12 @@ def specificity_from_stats(
 ) -> torch.Tensor:
     """``tn / (tn + fp)``."""
     return score_from_stats(
-        stats, _specificity, task=task, average=average, zero_division=zero_division
+        stats,
+        _specificity,
+        task=task,
+        average=average,
+        zero_division=zero_division,
+        what="specificity",
     )
 
 
@@ -316,7 +356,12 @@ def jaccard_from_stats(
 ) -> torch.Tensor:
     """``tp / (tp + fp + fn)``."""
     return score_from_stats(
-        stats, _jaccard, task=task, average=average, zero_division=zero_division
+        stats,
+        _jaccard,
+        task=task,
+        average=average,
+        zero_division=zero_division,
+        what="the Jaccard index",
     )
 
 
@@ -332,7 +377,9 @@ def fbeta_from_stats(
     ) -> tuple[torch.Tensor, torch.Tensor]:
         return (1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp
 
-    return score_from_stats(stats, ratio, task=task, average=average, zero_division=zero_division)
+    return score_from_stats(
+        stats, ratio, task=task, average=average, zero_division=zero_division, what="the F-score"
+    )
 
 
 def f1_from_stats(
@@ -350,7 +397,9 @@ def accuracy_from_stats(
     """Binary ``(tp+tn)/Σw``; multiclass per-class recall (micro: ``Σtp/Σw``); multilabel
     per-label ``(tp+tn)/Σw`` (micro: over all (sample, label) pairs, i.e. 1 − Hamming loss)."""
     ratio = _recall if task == "multiclass" else _binary_accuracy
-    return score_from_stats(stats, ratio, task=task, average=average, zero_division=zero_division)
+    return score_from_stats(
+        stats, ratio, task=task, average=average, zero_division=zero_division, what="accuracy"
+    )
 
 
 def binary_two_class(stats: torch.Tensor) -> torch.Tensor:
@@ -369,6 +418,9 @@ def balanced_accuracy_from_stats(
             f"balanced accuracy is defined for task='binary' or 'multiclass' only; "
             f"got task={task!r}"
         )
+    nan = undefined_if_empty(stats, "balanced accuracy")
+    if nan is not None:
+        return nan
     if task == "binary":
         stats = binary_two_class(stats)
     tp, _, fn, _ = stats
@@ -380,6 +432,9 @@ def balanced_accuracy_from_stats(
 def matthews_from_stats(stats: torch.Tensor, *, task: str) -> torch.Tensor:
     """scikit-learn's multiclass MCC from the class sums; 0 when undefined. Multilabel: the
     MCC of all (sample, label) pairs as one binary problem (the labels' matrices summed)."""
+    nan = undefined_if_empty(stats, "the Matthews correlation coefficient")
+    if nan is not None:
+        return nan
     if task == "multilabel":
         stats = stats.sum(1, keepdim=True)
     if task != "multiclass":
@@ -407,7 +462,8 @@ def cohen_kappa_from_matrix(cm: torch.Tensor, *, weights: str | None) -> torch.T
     total = cm.sum()
     nan = torch.tensor(float("nan"), dtype=torch.float64, device=cm.device)
     if not bool(total > 0):
-        return nan
+        empty = undefined_if_empty(cm, "Cohen's kappa")
+        return nan if empty is None else empty
     expected = torch.outer(cm.sum(1), cm.sum(0)) / total
     idx = torch.arange(c, device=cm.device, dtype=torch.float64)
     diff = idx.unsqueeze(1) - idx.unsqueeze(0)
@@ -441,6 +497,10 @@ def geometric_mean_from_stats(
         raise ValueError(
             f"geometric mean is defined for task='binary' or 'multiclass' only; got task={task!r}"
         )
+    shape = (stats.shape[1],) if average == "none" else ()
+    nan = undefined_if_empty(stats, "the geometric mean", shape)
+    if nan is not None:
+        return nan
     if task == "binary":
         sen = recall_from_stats(stats, task=task, average="none", zero_division=zero_division)
         spe = specificity_from_stats(stats, task=task, average="none", zero_division=zero_division)
