@@ -9,7 +9,7 @@ from torch import nn
 
 from ..reduction import Reduction, SyncArg, _check_reduction
 
-__all__ = ["FunctionalLoss", "as_buffer"]
+__all__ = ["FunctionalLoss", "WindowLoss", "as_buffer"]
 
 
 def as_buffer(x: Any) -> torch.Tensor | None:
@@ -60,4 +60,30 @@ class FunctionalLoss(nn.Module):
     ) -> torch.Tensor:
         fn = type(self)._fn
         out: torch.Tensor = fn(logits, target, sample_weight=sample_weight, **self._keywords())
+        return out
+
+
+class WindowLoss(FunctionalLoss):
+    """A :class:`FunctionalLoss` whose ``forward`` also takes ``denominator=``.
+
+    ``denominator`` replaces the reduction's (a gradient-accumulation window's, from
+    :func:`weightwise.reduction.window_denominator`; see ``docs/scaling.md``).
+    """
+
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        sample_weight: Any = None,
+        *,
+        denominator: Any = None,
+    ) -> torch.Tensor:
+        fn = type(self)._fn
+        out: torch.Tensor = fn(
+            logits,
+            target,
+            sample_weight=sample_weight,
+            denominator=denominator,
+            **self._keywords(),
+        )
         return out

@@ -10,12 +10,12 @@ import torch
 
 from ..losses._classification import binary_cross_entropy, cross_entropy
 from ..reduction import Reduction, SyncArg
-from ._base import FunctionalLoss
+from ._base import WindowLoss
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss"]
 
 
-class CrossEntropyLoss(FunctionalLoss):
+class CrossEntropyLoss(WindowLoss):
     """Module form of :func:`weightwise.losses.cross_entropy`.
 
     Example:
@@ -53,27 +53,8 @@ class CrossEntropyLoss(FunctionalLoss):
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        sample_weight: Any = None,
-        *,
-        denominator: Any = None,
-    ) -> torch.Tensor:
-        """The loss; ``denominator`` replaces the reduction's (a gradient-accumulation window's,
-        from :func:`weightwise.reduction.window_denominator`; ``docs/scaling.md``)."""
-        out: torch.Tensor = type(self)._fn(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            denominator=denominator,
-            **{name: getattr(self, name) for name in self._options},
-        )
-        return out
 
-
-class BCEWithLogitsLoss(FunctionalLoss):
+class BCEWithLogitsLoss(WindowLoss):
     """Module form of :func:`weightwise.losses.binary_cross_entropy`.
 
     Example:
@@ -107,22 +88,3 @@ class BCEWithLogitsLoss(FunctionalLoss):
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
-
-    def forward(
-        self,
-        logits: torch.Tensor,
-        target: torch.Tensor,
-        sample_weight: Any = None,
-        *,
-        denominator: Any = None,
-    ) -> torch.Tensor:
-        """The loss; ``denominator`` replaces the reduction's (a gradient-accumulation window's,
-        from :func:`weightwise.reduction.window_denominator`; ``docs/scaling.md``)."""
-        out: torch.Tensor = type(self)._fn(
-            logits,
-            target,
-            sample_weight=sample_weight,
-            denominator=denominator,
-            **{name: getattr(self, name) for name in self._options},
-        )
-        return out
