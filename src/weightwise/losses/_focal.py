@@ -48,7 +48,9 @@ def _chunk() -> int:
     """Elements per block: ``_CHUNK_ELEMENTS`` per intra-op thread, so that each thread's share
     stays cache-sized while the number of parallel regions (each one ends in a thread barrier)
     does not grow with the thread count."""
-    return _CHUNK_ELEMENTS * max(1, torch.get_num_threads())
+    # torch.compile cannot trace get_num_threads(); a traced graph takes one thread's chunk.
+    threads = 1 if torch.compiler.is_compiling() else torch.get_num_threads()
+    return _CHUNK_ELEMENTS * max(1, threads)
 
 
 # ---- softmax focal ------------------------------------------------------------------------
