@@ -20,7 +20,6 @@ from test_common import LOSS_CASES
 
 #: Losses that do not trace into one graph yet, and why (issue 18 tracks them).
 NOT_YET = {
-    "binary_focal_loss": "its block loop reads a NumPy attribute dynamo cannot trace",
     "logit_adjusted_cross_entropy": "data-dependent branching on the prior",
     "ldam_loss": "data-dependent branching on the margins",
     "balanced_softmax_cross_entropy": "the logit-adjusted path (data-dependent branching)",

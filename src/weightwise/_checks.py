@@ -410,6 +410,11 @@ def as_tensor(x: Any, *, name: str, like: torch.Tensor | None = None) -> torch.T
     """
     if isinstance(x, torch.Tensor):
         t = x
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        # A Python number (a focal alpha, say): straight to a tensor, which torch.compile can
+        # trace (NumPy arrays it cannot).
+        kept = torch.float64 if isinstance(x, float) else torch.int64  # NumPy's dtypes
+        t = torch.tensor(x, dtype=kept if like is None else like.dtype)
     else:
         if hasattr(x, "to_numpy"):
             x = x.to_numpy()
