@@ -254,13 +254,13 @@ def check_in_range(
     mode = value_check_mode(target)
     if mode == "off" or target.numel() == 0:
         return
+    allowed = f"[0, {num_classes})" + (
+        f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+    )
     if mode == "async":
         out = (target < 0) | (target >= num_classes)
         if ignore_index is not None:
             out &= target != ignore_index
-        allowed = f"[0, {num_classes})" + (
-            f" or ignore_index={ignore_index}" if ignore_index is not None else ""
-        )
         assert_async(~out.any(), f"{name} must be in {allowed}")
         return
     lo, hi = torch.aminmax(target)
@@ -271,9 +271,6 @@ def check_in_range(
         bad &= target != ignore_index
     pos = _first_bad(bad)
     if pos is not None:
-        allowed = f"[0, {num_classes})"
-        if ignore_index is not None:
-            allowed += f" or ignore_index={ignore_index}"
         raise ValueError(
             f"{name} must be in {allowed}; got {_value_at(target, pos)!r} at "
             f"{format_index(pos, tuple(target.shape))}"

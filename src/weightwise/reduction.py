@@ -41,7 +41,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Union
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -345,10 +344,9 @@ def window_denominator(
         raise ValueError("weights must hold at least one tensor (one per micro-batch)")
     tensors: list[torch.Tensor] = []
     for i, w in enumerate(parts):
-        if not isinstance(w, torch.Tensor):
-            w = torch.as_tensor(np.asarray(w, dtype=np.float64))
-        tensors.append(w.detach())
         name = "weights" if isinstance(weights, torch.Tensor) else f"weights[{i}]"
+        w = as_tensor(w, name=name)
+        tensors.append(w.detach())
         if w.dtype != torch.bool:
             check_finite_nonnegative(w.detach(), name)
     device = tensors[0].device

@@ -267,3 +267,20 @@ def test_docstring_examples():
 
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_class_weight_dict_must_cover_every_class_and_is_parsed_once() -> None:
+    loss = WeightedLoss(task="sequence_classification", class_weight={0: 1.0, 1: 4.0})
+    assert loss.class_weight is not None and loss.class_weight.tolist() == [1.0, 4.0]
+    with pytest.raises(ValueError, match="class_weight has no entry for class 1"):
+        WeightedLoss(task="sequence_classification", class_weight={0: 1.0, 2: 4.0})
+    with pytest.raises(ValueError, match="class_weight must be finite and non-negative"):
+        WeightedLoss(task="sequence_classification", class_weight=[1.0, -2.0])
+
+
+def test_evaluation_unpads_trainer_padding_only() -> None:
+    from weightwise.integrations.transformers import _unpad
+
+    w = torch.tensor([[1.0, 0.5, -100.0], [2.0, -1.0, -100.0]], dtype=torch.float64)
+    # Trainer's -100 padding weighs 0; a real negative weight is kept for the loss to refuse.
+    assert _unpad(w).tolist() == [[1.0, 0.5, 0.0], [2.0, -1.0, 0.0]]

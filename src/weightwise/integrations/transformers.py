@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._contract import class_weight_vector
 from ..losses import causal_lm_loss, cross_entropy
 from ..reduction import REDUCTIONS, Reduction
 
@@ -160,11 +161,7 @@ class WeightedLoss:
         if z_loss and task != "causal_lm":
             raise ValueError("z_loss is for task='causal_lm' only")
         self.task = task
-        self.class_weight = (
-            None
-            if class_weight is None
-            else torch.as_tensor(np.asarray(class_weight, dtype=np.float64))
-        )
+        self.class_weight = None if class_weight is None else _class_weight_tensor(class_weight)
         self.reduction = reduction
         self.label_smoothing = float(label_smoothing)
         self.z_loss = float(z_loss)
@@ -281,7 +278,7 @@ class WeightedLoss:
         if isinstance(label_ids, Mapping):
             y = torch.as_tensor(np.asarray(label_ids["labels"])).long()
             weights = {
-                k: torch.as_tensor(np.asarray(v), dtype=torch.float64).clamp(min=0)
+                k: _unpad(torch.as_tensor(np.asarray(v), dtype=torch.float64))
                 for k, v in label_ids.items()
                 if k in ("sample_weight", "token_weight", "sequence_weight")
             }
@@ -412,3 +409,20 @@ class WeightedCollator:
         omega = self.loss.element_weight(y, weights)
         batch["labels"] = WeightedLabels(labels=y, element_weight=omega, **weights)
         return batch
+
+
+def _class_weight_tensor(class_weight: Any) -> torch.Tensor:
+    """A ``(C,)`` vector or a ``{class: weight}`` dict covering ``0..C-1``, as float64."""
+    values, defined = class_weight_vector(class_weight)
+    if not defined.all():
+        missing = int(np.flatnonzero(~defined)[0])
+        raise ValueError(
+            f"class_weight has no entry for class {missing}; give every class a weight"
+        )
+    return torch.from_numpy(values)
+
+
+def _unpad(w: torch.Tensor) -> torch.Tensor:
+    """Trainer pads the gathered evaluation arrays with -100: those entries weigh 0. Any other
+    negative value stays, so the loss's weight check still reports it."""
+    return torch.where(w == -100, torch.zeros_like(w), w)

@@ -111,17 +111,12 @@ def check_binary_target(target: torch.Tensor, ignore_index: int | None) -> None:
     bad = ~torch.isfinite(target) | (target < 0) | (target > 1)
     if ignore_index is not None:
         bad &= target != ignore_index
+    allowed = "[0, 1]" + (f" or ignore_index={ignore_index}" if ignore_index is not None else "")
     if mode == "async":
-        allowed = "[0, 1]" + (
-            f" or ignore_index={ignore_index}" if ignore_index is not None else ""
-        )
         assert_async(~bad.any(), f"target must be in {allowed}")
         return
     if bool(bad.any()):
         pos = int(torch.nonzero(bad.reshape(-1))[0, 0])
-        allowed = "[0, 1]" + (
-            f" or ignore_index={ignore_index}" if ignore_index is not None else ""
-        )
         raise ValueError(
             f"target must be in {allowed}; got {target.reshape(-1)[pos].item()!r} at "
             f"{format_index(pos, tuple(target.shape))}"
