@@ -30,7 +30,7 @@ def test_builtin_run_writes_results_and_report(tmp_path):
               str(out)])  # fmt: skip
     assert r.exit_code == 0, r.output
     res = _results(out)
-    assert res["schema_version"] == 2
+    assert res["schema_version"] == 3
     assert res["selection"] == {"metric": "balanced_accuracy", "split": "val",
                                 "epoch_rule": "last"}  # fmt: skip
     assert set(res["recommendation"]) == {"strategy", "metric", "val", "vs_none", "verdict"}

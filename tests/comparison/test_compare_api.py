@@ -201,8 +201,11 @@ def test_every_strategy_starts_from_the_same_initial_state(monkeypatch):
     ("y", "task", "message"),
     [
         (np.random.default_rng(0).normal(size=40), None, "regression"),
-        (np.eye(4)[np.arange(40) % 4], None, "'multilabel' is not served"),
-        (np.zeros((40, 3, 3), dtype=np.int64), None, "'segmentation' is not served"),
+        (np.eye(4)[np.arange(40) % 4] * 2, None, "read as multi-label and must hold 0/1"),
+        (np.zeros((40, 3, 3), dtype=np.int64), None, "must be images"),
+        (np.zeros((40, 2, 3, 3), dtype=np.int64), None, r"targets of shape \(40, 2, 3, 3\)"),
+        (np.eye(4)[np.arange(40) % 4], "multiclass", "does not fit targets of shape"),
+        (np.arange(40) % 3, "segmentation", "does not fit targets of shape"),
         (np.arange(40) % 3, "binary", "needs a target with exactly 2 classes"),
         (np.arange(40) % 2, "ranking", "task must be one of"),
     ],

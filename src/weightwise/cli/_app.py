@@ -188,7 +188,20 @@ def compare_command(
             show_default=False,
         ),
     ] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Label column of --data.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Label column of --data; several 0/1 columns a,b,c for a multi-label target.",
+        ),
+    ] = None,
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            "--label-sep",
+            help="Multi-label: the --target column holds labels joined by this, e.g. '|'.",
+        ),
+    ] = None,
     weight_column: Annotated[
         str | None, typer.Option("--weight-column", help="Column with sample weights.")
     ] = None,
@@ -211,7 +224,10 @@ def compare_command(
     dataset: Annotated[
         str,
         typer.Option(
-            "--dataset", help="Built-in data: digits_lt, fashion_mnist_lt or breast_cancer."
+            "--dataset",
+            help="Built-in data: digits_lt (multiclass), breast_cancer (binary), "
+            "digits_multilabel, digits_seg (segmentation), fashion_mnist_lt (needs Debian's "
+            "dataset-fashion-mnist).",
         ),
     ] = "digits_lt",
     imbalance_ratio: Annotated[
@@ -225,7 +241,12 @@ def compare_command(
     strategies: Annotated[
         str, typer.Option("--strategies", help="Comma-separated strategies, or 'all'.")
     ] = "all",
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 30,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", help="Training epochs [30; 10 for segmentation].", show_default=False
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split, init and batches.")] = 0,
     seeds: Annotated[
         int,
@@ -239,7 +260,10 @@ def compare_command(
             show_default=False,
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 64,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", help="[64; 16 for segmentation]", show_default=False),
+    ] = None,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
     model: Annotated[str, typer.Option("--model", help="'mlp' or 'linear'.")] = "mlp",
     hidden: Annotated[str, typer.Option("--hidden", help="MLP widths, e.g. 128,64.")] = "128",
@@ -275,6 +299,7 @@ def compare_command(
         return _prepare_compare(
             data=data,
             target=target,
+            label_sep=label_sep,
             weight_column=weight_column,
             time_column=time_column,
             half_life=half_life,
@@ -316,6 +341,7 @@ def _prepare_compare(
     *,
     data: Path | None,
     target: str | None,
+    label_sep: str | None,
     weight_column: str | None,
     time_column: str | None,
     half_life: float | None,
@@ -325,11 +351,11 @@ def _prepare_compare(
     dataset: str,
     imbalance_ratio: float | None,
     strategies: str,
-    epochs: int,
+    epochs: int | None,
     seed: int,
     seeds: int,
     positive_class: str | None,
-    batch_size: int,
+    batch_size: int | None,
     lr: float,
     model: str,
     hidden: str,
@@ -344,7 +370,12 @@ def _prepare_compare(
     from weightwise.comparison._engine import as_binary
 
     from ._compare import CompareConfig, parse_hidden, parse_strategies
-    from ._compare_data import BUILTIN_DATASETS, load_builtin, load_user_data
+    from ._compare_data import (
+        BUILTIN_DATASETS,
+        load_builtin,
+        load_user_data,
+        load_user_multilabel,
+    )
 
     try:
         widths = parse_hidden(hidden)
@@ -355,7 +386,7 @@ def _prepare_compare(
         out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
     _check_out_dir(out_dir)
     for name, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--seeds", seeds)):
-        if value < 1:
+        if value is not None and value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
     if not (math.isfinite(lr) and lr > 0):
         raise UserError(f"--lr must be a positive number, got {lr:g}")
@@ -373,6 +404,7 @@ def _prepare_compare(
             ("--time-column", time_column),
             ("--val-data", val_data),
             ("--test-data", test_data),
+            ("--label-sep", label_sep),
         ):
             if v is not None:
                 raise UserError(f"{flag} needs --data PATH (a CSV or Parquet file)")
@@ -388,6 +420,26 @@ def _prepare_compare(
     else:
         if target is None:
             raise UserError("--data needs --target COLUMN, the name of the label column")
+    targets = [] if target is None else [t.strip() for t in target.split(",") if t.strip()]
+    if data is not None and (label_sep is not None or len(targets) > 1):
+        for flag, v in (("--time-column", time_column), ("--positive-class", positive_class),
+                        ("--cost-matrix", cost_matrix)):  # fmt: skip
+            if v is not None:
+                raise UserError(f"{flag} is not available for a multi-label target")
+        if label_sep == "":
+            raise UserError("--label-sep must not be empty")
+        prepared = load_user_multilabel(
+            data,
+            targets=targets,
+            label_sep=label_sep,
+            weight_column=weight_column,
+            val_data=val_data,
+            test_data=test_data,
+            impute=impute,
+            seed=seed,
+        )
+    elif data is not None:
+        assert target is not None
         prepared = load_user_data(
             data,
             target=target,
@@ -400,6 +452,16 @@ def _prepare_compare(
             seed=seed,
         )
 
+    from weightwise.comparison._tasks import TaskData
+
+    if isinstance(prepared, TaskData):
+        return _prepare_task_job(
+            prepared, strategies=strategies, epochs=epochs, seed=seed, seeds=seeds,
+            positive_class=positive_class, batch_size=batch_size, lr=lr, model=model,
+            widths=widths, cost_matrix=cost_matrix, out_dir=out_dir,
+        )  # fmt: skip
+    epochs = 30 if epochs is None else epochs
+    batch_size = 64 if batch_size is None else batch_size
     task = "binary" if prepared.num_classes == 2 else "multiclass"
     try:
         chosen = parse_strategies(strategies, task)
@@ -442,6 +504,51 @@ def _prepare_compare(
     return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
 
 
+def _prepare_task_job(
+    prepared: Any,
+    *,
+    strategies: str,
+    epochs: int | None,
+    seed: int,
+    seeds: int,
+    positive_class: str | None,
+    batch_size: int | None,
+    lr: float,
+    model: str,
+    widths: tuple[int, ...],
+    cost_matrix: Path | None,
+    out_dir: Path,
+) -> _CompareJob:
+    """The job of a multi-label or segmentation dataset."""
+    from weightwise.comparison._api import parse_task_strategies
+    from weightwise.comparison._tasks import TASK_METRICS
+
+    from ._compare import CompareConfig
+
+    task = prepared.task
+    for flag, v in (("--positive-class", positive_class), ("--cost-matrix", cost_matrix)):
+        if v is not None:
+            raise UserError(f"{flag} is for single-label targets, not {task}")
+    try:
+        chosen = parse_task_strategies(strategies, task)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    seg = task == "segmentation"
+    cfg = CompareConfig(
+        strategies=chosen,
+        epochs=(10 if seg else 30) if epochs is None else epochs,
+        seed=seed,
+        batch_size=(16 if seg else 64) if batch_size is None else batch_size,
+        lr=lr,
+        model=model,
+        hidden=widths,
+        rank_by=TASK_METRICS[task][0],
+        seeds=seeds,
+        task=task,
+    )
+    return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
+
+
 def _check_out_dir(out: Path) -> None:
     """Refuse an ``--out`` that is a file or cannot be written, before any data or training."""
     import os
@@ -464,9 +571,14 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
     """Train, write the outputs and print the table (rank 0 alone under torchrun)."""
     import time
 
+    from weightwise.comparison._tasks import TaskData, run_task_compare
+
     from ._compare import STRATEGIES, run_compare
 
     prepared, cfg, out_dir = job.prepared, job.cfg, job.out_dir
+    is_task = isinstance(prepared, TaskData)
+    if is_task and ctx is not None:
+        raise UserError(f"{prepared.task} runs on one process; run it without torchrun")
     chosen, epochs, rank_by = cfg.strategies, cfg.epochs, cfg.rank_by
     costs = cfg.cost_matrix
     main_rank = ctx is None or ctx.is_main
@@ -485,12 +597,11 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
         disable=not main_rank,
     ) as progress:
         tasks = {n: progress.add_task(n, total=epochs * cfg.seeds) for n in chosen}
-        results = run_compare(
-            prepared,
-            cfg,
-            on_epoch=lambda n, e: progress.update(tasks[n], completed=e + 1),
-            dist=ctx,
-        )
+        progress_cb = lambda n, e: progress.update(tasks[n], completed=e + 1)  # noqa: E731
+        if is_task:
+            results = run_task_compare(prepared, cfg, on_epoch=progress_cb)
+        else:
+            results = run_compare(prepared, cfg, on_epoch=progress_cb, dist=ctx)
     elapsed = time.perf_counter() - started
 
     from ._report import write_outputs
@@ -506,7 +617,8 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
 
     rec = results["recommendation"]
     table = Table(
-        title=f"weightwise compare — ranked by validation {rank_by.replace('_', ' ')}"
+        title=f"weightwise compare ({results['task']}) — ranked by validation "
+        f"{rank_by.replace('_', ' ')}"
         f" (last epoch); recommended: {rec['strategy']}"
     )
     cols = [
@@ -534,6 +646,17 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
     }
     if results["task"] == "binary":
         short["f1_score"] = "F1 (pos.)"
+    if results["task"] == "multilabel":
+        cols = ["macro_f1", "micro_f1", "macro_average_precision", "precision_at_k",
+                "subset_accuracy"]  # fmt: skip
+    if results["task"] == "segmentation":
+        cols = ["miou", "mean_dice", "pixel_balanced_accuracy", "pixel_accuracy"]
+    short.update(
+        macro_f1="macro F1", micro_f1="micro F1", macro_average_precision="macro AP",
+        precision_at_k=f"P@{results['config'].get('precision_at_k', 'k')}",
+        subset_accuracy="subset acc.", miou="mIoU", mean_dice="mean Dice",
+        pixel_balanced_accuracy="pixel bal. acc.", pixel_accuracy="pixel acc.",
+    )  # fmt: skip
     table.add_column("#", justify="right")
     table.add_column("strategy", no_wrap=True)
     table.add_column(f"val {short[rank_by]}", justify="right", no_wrap=True)
@@ -558,7 +681,7 @@ def _run_compare_job(job: _CompareJob, ctx: Any) -> None:
     for w in results.get("warnings", []):
         out_console.print(f"warning: {w}")
     out_console.print(
-        f"{len(chosen)} strategies ({', '.join(s for s in chosen if s in STRATEGIES)})"
+        f"{len(chosen)} strategies ({', '.join(s for s in chosen if is_task or s in STRATEGIES)})"
         f" in {elapsed:.1f} s"
     )
     out_console.print(f"report: {paths['report']}")

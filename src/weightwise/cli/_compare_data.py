@@ -10,20 +10,30 @@ from typing import Any
 import numpy as np
 
 from weightwise.comparison._engine import CompareData
+from weightwise.comparison._tasks import TaskData
 from weightwise.datasets import DataError
 
-__all__ = ["BUILTIN_DATASETS", "load_builtin", "load_user_data"]
+__all__ = ["BUILTIN_DATASETS", "load_builtin", "load_user_data", "load_user_multilabel"]
 
-BUILTIN_DATASETS = ("digits_lt", "fashion_mnist_lt", "breast_cancer")
+BUILTIN_DATASETS = (
+    "digits_lt",
+    "fashion_mnist_lt",
+    "breast_cancer",
+    "digits_multilabel",
+    "digits_seg",
+)
 #: A text column with more distinct values than this is refused rather than one-hot encoded.
 MAX_CATEGORIES = 50
 
 
-def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> CompareData:
-    """A built-in long-tailed set: LT training split, balanced validation and test splits."""
+def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> CompareData | TaskData:
+    """A built-in set: digits-LT / Fashion-MNIST-LT (LT training split, balanced validation
+    and test), breast_cancer (binary), digits_multilabel, digits_seg (docs/compare.md)."""
     from weightwise.datasets import load_digits_lt
     from weightwise.datasets._fashion import fashion_mnist_available, load_fashion_mnist_lt
 
+    if name in ("digits_multilabel", "digits_seg"):
+        return _digits_task(name, imbalance_ratio, seed)
     if name == "breast_cancer":
         return _breast_cancer(seed)
     if name == "digits_lt":
@@ -49,6 +59,32 @@ def load_builtin(name: str, *, imbalance_ratio: float | None, seed: int) -> Comp
         class_names=tuple(lt.class_names),
         info={"source": name, "imbalance_ratio_requested": ratio, "split_seed": seed},
     )
+
+
+def _digits_task(name: str, imbalance_ratio: float | None, seed: int) -> TaskData:
+    import torch
+
+    from weightwise.datasets._digits_tasks import load_digits_multilabel, load_digits_segmentation
+
+    if name == "digits_multilabel":
+        ratio = 20.0 if imbalance_ratio is None else imbalance_ratio
+        d = load_digits_multilabel(imbalance_ratio=ratio, seed=seed)
+        task = "multilabel"
+    else:
+        ratio = 10.0 if imbalance_ratio is None else imbalance_ratio
+        d = load_digits_segmentation(imbalance_ratio=ratio, seed=seed)
+        task = "segmentation"
+    ydtype = torch.float32 if task == "multilabel" else torch.int64
+    t = lambda a, dt=torch.float32: torch.from_numpy(a).to(dt)  # noqa: E731
+    return TaskData(
+        task=task,
+        X_train=t(d.X_train), Y_train=t(d.Y_train, ydtype),
+        X_val=t(d.X_val), Y_val=t(d.Y_val, ydtype),
+        X_test=t(d.X_test), Y_test=t(d.Y_test, ydtype),
+        names=d.names,
+        ignore_index=d.ignore_index,
+        info={"source": name, "imbalance_ratio_requested": ratio, "split_seed": seed},
+    )  # fmt: skip
 
 
 Where = Callable[[int], str]
@@ -119,8 +155,8 @@ LABEL_SEPARATORS = ("|", ";", ",")
 
 
 def _refuse_delimited_labels(names: list[str], labels: np.ndarray, target: str, path: Path) -> None:
-    """A target such as ``"0|even"`` is multi-label, which compare does not serve yet: refuse
-    it rather than treat every combination as a class."""
+    """A target such as ``"0|even"`` is multi-label: refuse it without ``--label-sep`` rather
+    than treat every combination as a class."""
     counts = np.bincount(labels, minlength=len(names))
     for sep in LABEL_SEPARATORS:
         has = np.array([sep in n for n in names])
@@ -128,8 +164,8 @@ def _refuse_delimited_labels(names: list[str], labels: np.ndarray, target: str, 
             example = names[int(np.flatnonzero(has)[0])]
             raise DataError(
                 f"target column {target!r} of {path} holds delimited labels such as "
-                f"{example!r}: that is a multi-label target, which compare does not serve yet; "
-                "give one class per row"
+                f"{example!r}: that is a multi-label target; pass --label-sep {sep!r} to compare "
+                "it as one (or give one class per row)"
             )
 
 
@@ -350,3 +386,96 @@ def load_user_data(
         w_test=ws[2],
         info=info,
     )
+
+
+def load_user_multilabel(
+    path: Path,
+    *,
+    targets: list[str],
+    label_sep: str | None,
+    weight_column: str | None,
+    val_data: Path | None,
+    test_data: Path | None,
+    impute: str | None,
+    seed: int,
+) -> TaskData:
+    """A user's multi-label table (``--target a,b,c`` 0/1 columns or one ``--label-sep``
+    column), split at random 70/15/15 (seeded) unless validation / test files are given."""
+    import torch
+
+    from weightwise.datasets._multilabel_table import load_multilabel_table
+
+    table = load_multilabel_table(
+        path, targets=targets, label_sep=label_sep, weight_column=weight_column
+    )
+    names = table.label_names
+    frames, Ys, ws = [table.features], [table.Y], [table.sample_weight]
+    wheres: list[Where] = [_file_where(path, np.arange(len(table.Y)))]
+    info: dict[str, Any] = {"source": "file", "path": str(path), "target": ",".join(targets)}
+    if label_sep is not None:
+        info["label_sep"] = label_sep
+    if weight_column:
+        info["weight_column"] = weight_column
+    for p, what in ((val_data, "validation"), (test_data, "test")):
+        if p is None:
+            continue
+        other = load_multilabel_table(
+            p, targets=targets, label_sep=label_sep, weight_column=weight_column,
+            label_names=names,
+        )  # fmt: skip
+        missing_cols = [c for c in frames[0].columns if c not in other.features.columns]
+        if missing_cols:
+            raise DataError(f"the {what} file {p} lacks feature column {missing_cols[0]!r}")
+        frames.append(other.features[list(frames[0].columns)])
+        Ys.append(other.Y)
+        ws.append(other.sample_weight)
+        wheres.append(_file_where(p, np.arange(len(other.Y))))
+    if val_data is None or test_data is None:
+        n = len(table.Y)
+        order = np.random.default_rng(seed).permutation(n)
+        val_f = 0.15 if val_data is None else 0.0
+        test_f = 0.15 if test_data is None else 0.0
+        n_val, n_test = round(val_f * n), round(test_f * n)
+        if (val_f and n_val < 1) or (test_f and n_test < 1) or n - n_val - n_test < 1:
+            raise DataError(f"{path} has {n} rows: too few to split into train/validation/test")
+        parts = [
+            np.sort(order[n_val + n_test :]),
+            np.sort(order[:n_val]),
+            np.sort(order[n_val : n_val + n_test]),
+        ]
+        split = [
+            (table.features.iloc[i].reset_index(drop=True), table.Y[i],
+             None if table.sample_weight is None else table.sample_weight[i],
+             _file_where(path, i))
+            for i in parts
+        ]  # fmt: skip
+        given = iter(zip(frames[1:], Ys[1:], ws[1:], wheres[1:], strict=True))
+        val = split[1] if val_data is None else next(given)
+        test = split[2] if test_data is None else next(given)
+        rows = [split[0], val, test]
+        frames = [r[0] for r in rows]
+        Ys = [r[1] for r in rows]
+        ws = [r[2] for r in rows]
+        wheres = [r[3] for r in rows]
+        info["split"] = f"random 70/15/15 (seed {seed})"
+    else:
+        info["split"] = "user files"
+    pos = Ys[0].sum(axis=0)
+    if (pos == 0).any():
+        lab = names[int(np.flatnonzero(pos == 0)[0])]
+        raise DataError(
+            f"label {lab!r} has no positive row in the training split; drop the label or add rows"
+        )
+    X = _encode_features(frames, impute=impute, names=wheres)
+    wt = [None if w is None else torch.as_tensor(np.asarray(w, np.float32)) for w in ws]
+    if any(w is not None for w in wt):
+        wt = [torch.ones(len(y)) if w is None else w for w, y in zip(wt, Ys, strict=True)]
+    f32 = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float()  # noqa: E731
+    return TaskData(
+        task="multilabel",
+        X_train=f32(X[0]), Y_train=f32(Ys[0]), X_val=f32(X[1]), Y_val=f32(Ys[1]),
+        X_test=f32(X[2]), Y_test=f32(Ys[2]),
+        names=tuple(names),
+        w_train=wt[0], w_val=wt[1], w_test=wt[2],
+        info=info,
+    )  # fmt: skip

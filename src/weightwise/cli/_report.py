@@ -30,6 +30,15 @@ METRIC_LABELS = {
     "precision": "precision (positive)",
     "recall": "recall (positive)",
     "average_precision": "average precision",
+    "macro_f1": "macro F1",
+    "micro_f1": "micro F1",
+    "macro_average_precision": "macro AP",
+    "precision_at_k": "precision@k",
+    "subset_accuracy": "subset accuracy",
+    "miou": "mIoU",
+    "mean_dice": "mean Dice",
+    "pixel_balanced_accuracy": "pixel balanced acc.",
+    "pixel_accuracy": "pixel accuracy",
 }
 
 
@@ -49,6 +58,8 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if results.get("task") in ("multilabel", "segmentation"):
+        return _task_figures(results, out)
     strategies = results["strategies"]
     ranking = results["ranking"]
     ds = results["dataset"]
@@ -162,6 +173,146 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     fig.savefig(paths["reliability"], dpi=90)
     plt.close(fig)
 
+    _forest(results, out, paths)
+    return paths
+
+
+def _task_figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Multi-label and segmentation figures: curves, per-class scores, PR curves (multi-label),
+    image / mask / prediction overlays (segmentation), and the forest plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    strategies = results["strategies"]
+    ranking = results["ranking"]
+    ds = results["dataset"]
+    task = results["task"]
+    metric = results["selection"]["metric"]
+    names = [n for n in strategies if not n.endswith("+threshold")]
+    cmap = plt.get_cmap("tab10")
+    colors = {n: cmap(i % 10) for i, n in enumerate(names)}
+    paths: dict[str, Path] = {}
+
+    weighted = any("val_loss_weighted" in strategies[n]["history"][0] for n in names)
+    plain = "BCE" if task == "multilabel" else "pixel CE"
+    panels = [
+        ("train_loss", "training loss, as optimised"),
+        ("val_loss_unweighted", f"validation {plain}, unweighted"),
+        ("val_loss_weighted", f"validation {plain}, weighted by your weights")
+        if weighted
+        else ("val_loss_as_trained", "validation loss, as optimised"),
+        (f"val_{metric}", f"validation {METRIC_LABELS.get(metric, metric)}"),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
+        for n in names:
+            hist = strategies[n]["history"]
+            ax.plot([h["epoch"] for h in hist], [h[key] for h in hist], label=n, color=colors[n])
+        values = [h[key] for n in names for h in strategies[n]["history"] if h[key] > 0]
+        if values and max(values) / min(values) > 20 and key != f"val_{metric}":
+            ax.set_yscale("log")
+            title += " (log scale)"
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    paths["curves"] = out / "curves.png"
+    fig.savefig(paths["curves"], dpi=90)
+    plt.close(fig)
+
+    key = "f1" if task == "multilabel" else "iou"
+    shown = [ranking[0]] + (["none"] if "none" in strategies and ranking[0] != "none" else [])
+    if all(isinstance(strategies[n]["per_class"][key], list) for n in shown):
+        labels = [str(c)[:14] for c in ds["class_names"]]
+        x = np.arange(len(labels))
+        fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(labels) + 2), 4.2))
+        width = 0.8 / len(shown)
+        for i, n in enumerate(shown):
+            v = np.asarray(strategies[n]["per_class"][key], dtype=float)
+            ax.bar(x + (i - (len(shown) - 1) / 2) * width, np.nan_to_num(v), width, label=n)
+        ax.set_xticks(x, labels, rotation=90 if len(labels) > 12 else 0, fontsize=7)
+        unit = "label" if task == "multilabel" else "class"
+        ax.set_ylabel(f"test {'F1' if key == 'f1' else 'IoU'} per {unit}")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        paths["per_class"] = out / "per_class.png"
+        fig.savefig(paths["per_class"], dpi=90)
+        plt.close(fig)
+
+    if task == "multilabel" and all("pr_curve" in strategies[n] for n in names):
+        fig, ax = plt.subplots(figsize=(6.5, 5))
+        for n in names:
+            pr = strategies[n]["pr_curve"]
+            ax.plot(pr["recall"], pr["precision"], label=n, color=colors[n])
+        ax.set_xlabel("recall (micro, all labels)")
+        ax.set_ylabel("precision")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_title("test precision-recall curves (micro-averaged)", fontsize=10)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        paths["pr_curves"] = out / "pr_curves.png"
+        fig.savefig(paths["pr_curves"], dpi=90)
+        plt.close(fig)
+
+    ex = results.get("examples")
+    if task == "segmentation" and ex:
+        from matplotlib.colors import ListedColormap
+
+        k = ds["num_classes"]
+        base = plt.get_cmap("tab20" if k > 10 else "tab10")
+        palette = ListedColormap([base(i % base.N) for i in range(k)] + [(0.55, 0.55, 0.55, 1)])
+        ignore = ds.get("ignore_index")
+
+        def show(mask: Any) -> np.ndarray:
+            m = np.asarray(mask)
+            return np.where((m == ignore) if ignore is not None else False, k, m)
+
+        cols = ["image", "true mask", *(f"{n}" for n in shown)]
+        rows = len(ex["image"])
+        fig, axes_o = plt.subplots(rows, len(cols), figsize=(2.2 * len(cols), 2.2 * rows),
+                                   squeeze=False)  # fmt: skip
+        for r in range(rows):
+            panels_o = [np.asarray(ex["image"][r]), show(ex["mask"][r])]
+            panels_o += [show(ex["prediction"][n][r]) for n in shown]
+            for c, (ax, img) in enumerate(zip(axes_o[r], panels_o, strict=True)):
+                if c == 0:
+                    ax.imshow(img, cmap="gray_r")
+                else:
+                    ax.imshow(img, cmap=palette, vmin=-0.5, vmax=k + 0.5, interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(cols[c], fontsize=8)
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=palette(i), label=str(ds["class_names"][i])) for i in range(k)]
+        if ignore is not None:
+            handles.append(Patch(color=palette(k), label=f"ignored ({ignore})"))
+        fig.legend(handles=handles, loc="lower center", ncol=min(6, len(handles)), fontsize=7)
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        paths["overlays"] = out / "overlays.png"
+        fig.savefig(paths["overlays"], dpi=90)
+        plt.close(fig)
+
+    _forest(results, out, paths)
+    return paths
+
+
+def _forest(results: dict[str, Any], out: Path, paths: dict[str, Path]) -> None:
+    """Each strategy's difference to ``none`` with its interval (validation and test)."""
+    import matplotlib.pyplot as plt
+
+    strategies = results["strategies"]
+    ranking = results["ranking"]
     forest = [n for n in ranking if "val" in strategies[n].get("vs_none", {}) and n != "none"]
     if forest:
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(forest) + 1.4))
@@ -189,7 +340,6 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
         paths["forest"] = out / "forest.png"
         fig.savefig(paths["forest"], dpi=90)
         plt.close(fig)
-    return paths
 
 
 def _img(path: Path, alt: str) -> str:
@@ -214,6 +364,8 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
     rec = results["recommendation"]
     metric = sel["metric"]
     has_test = "test" in strategies[ranking[0]]
+    task = results.get("task", "multiclass")
+    single = task not in ("multilabel", "segmentation")
     split_name = "test" if has_test else "validation"
     scores_of = "test" if has_test else "val"
     metrics = [m for m in METRIC_LABELS if m in strategies[ranking[0]][scores_of]]
@@ -224,7 +376,11 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
         vs = st.get("vs_none", {})
         cells = "".join(f"<td>{_fmt(st[scores_of][m])}</td>" for m in metrics)
         pc_value = st.get("test_prior_corrected", {}).get("balanced_accuracy")
-        pc = f"<td>{_fmt(pc_value) if pc_value is not None else ''}</td>" if has_test else ""
+        pc = (
+            f"<td>{_fmt(pc_value) if pc_value is not None else ''}</td>"
+            if has_test and single
+            else ""
+        )
         mark = " ★" if n == rec["strategy"] else ""
         rows.append(
             f"<tr><td>{i}</td><td><b>{_e(n)}</b>{mark}<br><small>{_e(st['description'])}"
@@ -236,7 +392,7 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
     test_counts = ds.get("test_counts")
     per_class_head = "".join(f"<th>{_e(n)}</th>" for n in ranking)
     per_class_rows = []
-    per_class = all(isinstance(strategies[n]["per_class_recall"], list) for n in ranking)
+    per_class = single and all(isinstance(strategies[n]["per_class_recall"], list) for n in ranking)
     for c, (cname, cnt) in enumerate(zip(names, counts, strict=True) if per_class else []):
         cells = "".join(f"<td>{_fmt(strategies[n]['per_class_recall'][c])}</td>" for n in ranking)
         tc = f"<td>{test_counts[c]}</td>" if test_counts is not None else ""
@@ -257,7 +413,13 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
     )
     forest = _img(figs["forest"], "differences to none") if "forest" in figs else ""
     tc_head = "<th>test n</th>" if test_counts is not None else ""
-    pc_head = "<th>test balanced acc. after prior correction</th>" if has_test else ""
+    pc_head = "<th>test balanced acc. after prior correction</th>" if has_test and single else ""
+    if single:
+        lower = _lower_single(
+            figs, split_name, per_class_head, tc_head, per_class_rows, weighted_note
+        )
+    else:
+        lower = _lower_task(results, figs, split_name)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>weightwise compare</title>
@@ -290,8 +452,22 @@ bootstrap intervals (a report, never a choice). * marks an interval that exclude
 ({_e(cfg["seed"])}, {_e(cfg.get("seeds", 1))} seed(s)), {_e(cfg["epochs"])} epochs of
 {_e(cfg["optimizer"])} (lr {_e(cfg["lr"])}, batch {_e(cfg["batch_size"])}) for every
 strategy.</p>
-<p><small>Prior correction moves each model's probabilities from the class prior it was
-trained under (π<sub>c</sub> ∝ n<sub>c</sub>·κ<sub>c</sub>) to a uniform one.</small></p>
+{lower}
+<p><small>schema_version {results["schema_version"]}; the numbers are in results.json.</small></p>
+</body></html>
+"""
+
+
+def _lower_single(
+    figs: dict[str, Path],
+    split_name: str,
+    per_class_head: str,
+    tc_head: str,
+    per_class_rows: list[str],
+    weighted_note: str,
+) -> str:
+    return f"""<p><small>Prior correction moves each model's probabilities from the class prior
+it was trained under (π<sub>c</sub> ∝ n<sub>c</sub>·κ<sub>c</sub>) to a uniform one.</small></p>
 <h2>Per-class recall against class frequency ({_e(split_name)})</h2>
 {_img(figs["recall"], "per-class recall")}
 <table><tr><th>class</th><th>train n</th>{tc_head}{per_class_head}</tr>
@@ -303,9 +479,55 @@ trained under (π<sub>c</sub> ∝ n<sub>c</sub>·κ<sub>c</sub>) to a uniform on
 {_img(figs["confusion"], "confusion matrices")}
 <h2>Reliability diagrams ({_e(split_name)})</h2>
 {_img(figs["reliability"], "reliability diagrams")}
-<p><small>schema_version {results["schema_version"]}; the numbers are in results.json.</small></p>
-</body></html>
 """
+
+
+def _lower_task(results: dict[str, Any], figs: dict[str, Path], split_name: str) -> str:
+    """The per-task sections of a multi-label or segmentation report."""
+    ds = results["dataset"]
+    strategies = results["strategies"]
+    ranking = results["ranking"]
+    task = results["task"]
+    keys = ("f1", "average_precision") if task == "multilabel" else ("iou", "dice")
+    unit = "label" if task == "multilabel" else "class"
+    count_unit = ds.get("count_unit", "count")
+    parts = []
+    if "per_class" in figs:
+        parts.append(f"<h2>Per-{unit} scores ({_e(split_name)})</h2>")
+        parts.append(_img(figs["per_class"], f"per-{unit} scores"))
+    shown = ranking[:3] + (["none"] if "none" in ranking[:3] or "none" not in strategies else [])
+    shown = list(dict.fromkeys(n for n in shown if n in strategies))
+    if all(isinstance(strategies[n]["per_class"][keys[0]], list) for n in shown):
+        head = "".join(f"<th>{_e(n)} {_e(k)}</th>" for n in shown for k in keys)
+        tc = ds.get("test_counts")
+        rows = []
+        for c, name in enumerate(ds["class_names"]):
+            cells = "".join(
+                f"<td>{_fmt(strategies[n]['per_class'][k][c])}</td>" for n in shown for k in keys
+            )
+            t_cell = f"<td>{tc[c]}</td>" if tc is not None else ""
+            rows.append(f"<tr><td>{_e(name)}</td><td>{ds['train_counts'][c]}</td>{t_cell}{cells}"
+                        "</tr>")  # fmt: skip
+        t_head = f"<th>test {_e(count_unit)}</th>" if tc is not None else ""
+        parts.append(
+            f"<table><tr><th>{unit}</th><th>train {_e(count_unit)}</th>{t_head}{head}</tr>"
+            f"{''.join(rows)}</table>"
+        )
+    if "pr_curves" in figs:
+        parts.append("<h2>Precision-recall curves (test, micro-averaged)</h2>")
+        parts.append(_img(figs["pr_curves"], "precision-recall curves"))
+        k = results["config"].get("precision_at_k")
+        parts.append(
+            f"<p><small>A +threshold variant scores like its base strategy (same scores); only "
+            f"its per-label thresholds differ. precision@k uses k = {_e(k)}, the training "
+            "label cardinality rounded.</small></p>"
+        )
+    if "overlays" in figs:
+        parts.append("<h2>Test images, true masks and predictions</h2>")
+        parts.append(_img(figs["overlays"], "image, mask and prediction overlays"))
+    parts.append("<h2>Training and validation curves</h2>")
+    parts.append(_img(figs["curves"], "curves"))
+    return "\n".join(parts)
 
 
 def render_report(results: dict[str, Any], figdir: Path) -> str:

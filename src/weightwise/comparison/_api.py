@@ -25,7 +25,7 @@ from ._engine import (
 __all__ = ["Comparison", "compare"]
 
 TASKS = ("binary", "multiclass", "multilabel", "segmentation")
-SUPPORTED_TASKS = ("binary", "multiclass")
+SUPPORTED_TASKS = TASKS
 
 
 class Comparison:
@@ -154,7 +154,13 @@ def _materialise(split: Any, what: str) -> tuple[torch.Tensor, torch.Tensor, tor
 
 def infer_task(y: torch.Tensor) -> str:
     """``"binary"``/``"multiclass"`` for integer labels (N,); ``"multilabel"`` for a 0/1
-    matrix (N, L); ``"segmentation"`` for integer maps (N, H, W); an error otherwise."""
+    matrix (N, L); ``"segmentation"`` for integer maps (N, H, W); an error otherwise.
+
+    Example:
+        >>> import torch
+        >>> infer_task(torch.tensor([0, 1, 1])), infer_task(torch.tensor([[0, 1], [1, 1]]))
+        ('binary', 'multilabel')
+    """
     if y.is_floating_point():
         finite = torch.isfinite(y).all()
         if not finite or not torch.equal(y, y.round()):
@@ -165,8 +171,20 @@ def infer_task(y: torch.Tensor) -> str:
     if y.ndim == 1:
         return "binary" if len(torch.unique(y)) == 2 else "multiclass"
     if y.ndim == 2:
+        extra = torch.unique(y)
+        extra = extra[(extra != 0) & (extra != 1)]
+        if extra.numel():
+            raise ValueError(
+                f"a 2-D target (N, L) is read as multi-label and must hold 0/1; it holds "
+                f"{extra[0].item()!r}. For segmentation give masks (N, H, W)"
+            )
         return "multilabel"
-    return "segmentation"
+    if y.ndim == 3:
+        return "segmentation"
+    raise ValueError(
+        f"targets of shape {tuple(y.shape)} are not served: give labels (N,), a 0/1 matrix "
+        "(N, L) or masks (N, H, W)"
+    )
 
 
 def compare(
@@ -190,6 +208,7 @@ def compare(
     n_boot: int = 2000,
     class_names: Sequence[str] | None = None,
     positive_class: Any = None,
+    ignore_index: int | None = None,
     dataset_info: Mapping[str, Any] | None = None,
     on_epoch: Callable[[str, int], None] | None = None,
 ) -> Comparison:
@@ -205,13 +224,20 @@ def compare(
     Args:
         train, val, test: torch ``Dataset`` s yielding ``(x, y)`` or ``(x, y, w)`` (``w`` a
             non-negative sample weight), or tuples ``(X, y)`` / ``(X, y, w)`` of arrays or
-            tensors; ``y`` holds integer class labels (N,). They are held in memory.
+            tensors; ``y`` holds integer class labels (N,), a 0/1 label matrix (N, L) or
+            masks (N, H, W). They are held in memory.
         model: zero-argument callable returning a fresh ``nn.Module`` mapping a batch of ``x``
-            to logits ``(B, C)``; ``None``: the built-in MLP (``hidden`` widths; ``()`` for a
-            linear model) on flattened features.
-        task: ``"binary"`` (2 classes) or ``"multiclass"``, inferred from ``y``; multi-label
-            and segmentation targets are not served yet and are refused rather than run as
-            multiclass. A binary task adds a ``"<strategy>+threshold"`` variant per strategy.
+            to logits ``(B, C)`` (``(B, L)`` multi-label, ``(B, C, H, W)`` segmentation);
+            ``None``: the built-in MLP (``hidden`` widths; ``()`` for a linear model) on
+            flattened features, or for segmentation a small fully convolutional net.
+        task: ``"binary"`` (labels (N,) of 2 classes), ``"multiclass"``, ``"multilabel"``
+            (a 0/1 matrix (N, L)) or ``"segmentation"`` (integer masks (N, H, W) for images
+            (N, C_in, H, W)), inferred from ``y``; any other target is an error. A binary or
+            multi-label task adds a ``"<strategy>+threshold"`` variant per strategy
+            (per-label thresholds for multi-label). Each task has its own strategies and
+            metrics (docs/compare.md).
+        ignore_index: segmentation only: the mask value of unlabelled pixels. Segmentation
+            weights may be per image (N,) or per-pixel maps (N, H, W).
         positive_class: binary only: the class name (``str`` of the label, or of
             ``class_names``) that is positive; default the rarer training class.
         strategies: names (see ``weightwise.comparison.STRATEGIES``); default all.
@@ -220,7 +246,8 @@ def compare(
         seeds: repeat every strategy over seeds ``seed, seed + 1, …`` (init and batch order).
         device: where to train (default CPU).
         rank_by: selection metric (default ``balanced_accuracy``; ``expected_cost`` with
-            ``cost_matrix``, a (C, C) array, rows truth, columns decision).
+            ``cost_matrix``, a (C, C) array, rows truth, columns decision; ``macro_f1`` for
+            multi-label, ``miou`` for segmentation).
         n_boot: bootstrap resamples.
         class_names, dataset_info: recorded in ``results.json["dataset"]``.
         on_epoch: progress callback ``(strategy, epochs_done_minus_one)``.
@@ -248,17 +275,29 @@ def compare(
         task = inferred
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-    if task not in SUPPORTED_TASKS or inferred not in ("binary", "multiclass"):
-        shown = task if task not in SUPPORTED_TASKS else inferred
+    single = ("binary", "multiclass")
+    if (task in single) != (inferred in single) or (task not in single and task != inferred):
         raise ValueError(
-            f"task {shown!r} is not served by compare yet (targets of shape "
-            f"{tuple(ytr.shape)}); only single-label targets (N,) are (binary, multiclass)"
+            f"task={task!r} does not fit targets of shape {tuple(ytr.shape)} (they read as "
+            f"{inferred!r}): labels (N,) are binary/multiclass, a 0/1 matrix (N, L) multilabel, "
+            "masks (N, H, W) segmentation"
         )
     if task == "binary" and inferred != "binary":
         raise ValueError(
             f"task='binary' needs a target with exactly 2 classes; train has "
             f"{len(torch.unique(ytr))}"
         )
+    if task in ("multilabel", "segmentation"):
+        return _compare_task(
+            task, (Xtr, ytr, wtr), (Xva, yva, wva), te,
+            model=model, strategies=strategies, epochs=epochs, batch_size=batch_size, lr=lr,
+            optimizer=optimizer, seeds=seeds, seed=seed, device=device, hidden=hidden,
+            rank_by=rank_by, n_boot=n_boot, class_names=class_names,
+            ignore_index=ignore_index, dataset_info=dataset_info, on_epoch=on_epoch,
+            positive_class=positive_class, cost_matrix=cost_matrix,
+        )  # fmt: skip
+    if ignore_index is not None:
+        raise ValueError("ignore_index is for segmentation masks (N, H, W)")
     labels = [ytr, yva] + ([te[1]] if te is not None else [])
     for t, what in zip(labels, ("train", "val", "test"), strict=False):
         if t.ndim != 1:
@@ -356,3 +395,159 @@ def _with_weights(data: CompareData, ones: Callable[[np.ndarray], np.ndarray]) -
             else (ones(data.y_test) if data.w_test is None else data.w_test)
         ),
     )
+
+
+Split = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
+def _compare_task(
+    task: str,
+    train: Split,
+    val: Split,
+    test: Split | None,
+    *,
+    model: Callable[[], nn.Module] | None,
+    strategies: Sequence[str] | str | None,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: Callable[[Any], torch.optim.Optimizer] | None,
+    seeds: int,
+    seed: int,
+    device: str | torch.device | None,
+    hidden: Sequence[int],
+    rank_by: str | None,
+    n_boot: int,
+    class_names: Sequence[str] | None,
+    ignore_index: int | None,
+    dataset_info: Mapping[str, Any] | None,
+    on_epoch: Callable[[str, int], None] | None,
+    positive_class: Any,
+    cost_matrix: Any,
+) -> Comparison:
+    """Multi-label and segmentation: validate the splits and run :func:`run_task_compare`."""
+    from ._tasks import TASK_METRICS, TaskData, run_task_compare
+
+    if positive_class is not None:
+        raise ValueError("positive_class is for binary targets (2 classes)")
+    if cost_matrix is not None:
+        raise ValueError(f"cost_matrix is for single-label targets, not {task}")
+    if task == "multilabel" and ignore_index is not None:
+        raise ValueError("ignore_index is for segmentation masks (N, H, W)")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
+                        ("n_boot", n_boot)):  # fmt: skip
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    splits = {"train": train, "val": val} | ({"test": test} if test is not None else {})
+    y0 = train[1]
+    if task == "multilabel":
+        num = int(y0.shape[1])
+        for what, (_, y, _) in splits.items():
+            if y.ndim != 2 or y.shape[1] != num:
+                raise ValueError(f"{what} labels must have shape (N, {num}); got {tuple(y.shape)}")
+            infer_task(y)
+    else:
+        if model is None and train[0].ndim != 4:
+            raise ValueError(
+                f"segmentation inputs must be images (N, C_in, H, W) for the built-in model; "
+                f"train has shape {tuple(train[0].shape)}"
+            )
+        valid = y0[y0 != ignore_index] if ignore_index is not None else y0
+        if valid.numel() == 0:
+            raise ValueError("train masks hold no labelled pixel")
+        num = int(valid.max()) + 1
+        if class_names is not None:
+            num = max(num, len(class_names))
+        for what, (_, y, _) in splits.items():
+            if y.ndim != 3:
+                raise ValueError(f"{what} masks must have shape (N, H, W); got {tuple(y.shape)}")
+            vals = y[y != ignore_index] if ignore_index is not None else y.reshape(-1)
+            bad = (vals < 0) | (vals >= num)
+            if bad.any():
+                raise ValueError(
+                    f"{what} masks hold class {int(vals[bad][0])}, outside [0, {num}) "
+                    f"(train's classes){'' if ignore_index is None else ' and not ignore_index'}"
+                )
+    names = (
+        tuple(str(c) for c in class_names) if class_names is not None
+        else tuple(str(c) for c in range(num))
+    )  # fmt: skip
+    if len(names) != num:
+        raise ValueError(f"class_names has {len(names)} names for {num} labels/classes")
+
+    def weight(w: torch.Tensor | None, y: torch.Tensor, what: str) -> torch.Tensor | None:
+        if w is None:
+            return None
+        if task == "segmentation" and w.numel() == y.numel():
+            return w.reshape(y.shape).float()  # a per-pixel weight map
+        if w.numel() != len(y):
+            raise ValueError(
+                f"{what} sample weights must be (N,)"
+                + (" or a per-pixel map (N, H, W)" if task == "segmentation" else "")
+                + f"; got {w.numel()} values for {len(y)} rows"
+            )
+        return w.reshape(-1).float()
+
+    ws = {k: weight(v[2], v[1], k) for k, v in splits.items()}
+    if any(w is not None for w in ws.values()):  # every split weighted once one is
+        for k, (_, y, _) in splits.items():
+            if ws[k] is None:
+                ws[k] = torch.ones(len(y))
+    ydtype = torch.float32 if task == "multilabel" else torch.int64
+    X = {k: v[0].float() for k, v in splits.items()}
+    Y = {k: v[1].to(ydtype) for k, v in splits.items()}
+    data = TaskData(
+        task=task,
+        X_train=X["train"], Y_train=Y["train"], X_val=X["val"], Y_val=Y["val"],
+        X_test=X.get("test"), Y_test=Y.get("test"),
+        names=names,
+        w_train=ws["train"], w_val=ws["val"], w_test=ws.get("test"),
+        ignore_index=ignore_index,
+        info=dict(dataset_info) if dataset_info is not None else {"source": "python"},
+    )  # fmt: skip
+    metric = rank_by or TASK_METRICS[task][0]
+    if metric not in TASK_METRICS[task]:
+        raise ValueError(
+            f"rank_by must be one of {', '.join(TASK_METRICS[task])} for {task}; got {metric!r}"
+        )
+    chosen = parse_task_strategies(strategies, task)
+    widths = tuple(int(h) for h in hidden)
+    cfg = CompareConfig(
+        strategies=chosen,
+        epochs=epochs,
+        seed=seed,
+        batch_size=batch_size,
+        lr=lr,
+        model="mlp" if widths else "linear",
+        hidden=widths if widths else (128,),
+        rank_by=metric,
+        seeds=seeds,
+        n_boot=n_boot,
+        model_factory=model,
+        optimizer_factory=optimizer,
+        optimizer_name="adam" if optimizer is None else "custom",
+        device=None if device is None else str(device),
+        task=task,
+    )
+    return Comparison(run_task_compare(data, cfg, on_epoch=on_epoch))
+
+
+def parse_task_strategies(text: str | Sequence[str] | None, task: str) -> tuple[str, ...]:
+    """Strategy names of a task (``"none,dice"``, a sequence, or ``None``/``"all"``: every one)."""
+    from ._tasks import task_strategies
+
+    table = task_strategies(task)
+    if text is None or (isinstance(text, str) and text.strip() in ("", "all")):
+        return tuple(table)
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    names = tuple(str(s).strip() for s in parts if str(s).strip())
+    for s in names:
+        if s not in table:
+            raise ValueError(f"unknown {task} strategy {s!r}; choose from {', '.join(table)}")
+    if not names:
+        raise ValueError("strategies is empty; name at least one, e.g. 'none,pos_weight'")
+    if len(set(names)) != len(names):
+        raise ValueError("strategies lists a strategy twice")
+    return names

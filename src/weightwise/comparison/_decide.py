@@ -15,6 +15,7 @@ See docs/compare.md for the references.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from ._stats import bootstrap_scores, example_stats, holm, interval, p_value, re
 if TYPE_CHECKING:
     from ._engine import CompareConfig, CompareData, _Run
 
-__all__ = ["decide"]
+__all__ = ["decide", "decide_scores", "tie_warning"]
 
 REFERENCE = "none"
 
@@ -89,19 +90,9 @@ def decide(
     names = list(runs)
     metric = cfg.rank_by
     rare = _rare(data.counts)
-    warnings: list[str] = []
-    per: dict[str, dict[str, Any]] = {n: {} for n in names}
     has_test = data.y_test is not None and all(r.test_probs is not None for r in runs[names[0]])
-    level_note = f"Holm-corrected over the strategies compared to {REFERENCE}"
-
-    # Ties at the top of the validation ranking.
     val_means = {n: float(np.mean([r.record["val"][metric] for r in runs[n]])) for n in names}
-    tied = [n for n in ranking if val_means[n] == val_means[ranking[0]]]
-    if len(tied) > 1:
-        warnings.append(
-            f"tie: {', '.join(tied)} have the same validation {metric} "
-            f"({val_means[ranking[0]]:.4f}); the first listed is ranked first"
-        )
+    warnings = tie_warning(names, ranking, val_means, metric)
     for split, y in (("validation", data.y_val), ("test", data.y_test)):
         if y is None:
             continue
@@ -114,6 +105,57 @@ def decide(
                 f"scores, and intervals that rest on them, are noisy"
             )
 
+    return decide_scores(
+        names,
+        ranking,
+        metric=metric,
+        higher_is_better=HIGHER_IS_BETTER.get(metric, True),
+        alpha=cfg.alpha,
+        val_means=val_means,
+        boot_val=lambda: _bootstrap(names, runs, "val", data.y_val, data.w_val, cfg, rare),
+        boot_test=(
+            None
+            if not has_test or (y_test := data.y_test) is None
+            else (lambda: _bootstrap(names, runs, "test", y_test, data.w_test, cfg, rare))
+        ),
+        warnings=warnings,
+    )
+
+
+BootFn = Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+def tie_warning(names: list[str], ranking: list[str], val_means: dict[str, float],
+                metric: str) -> list[str]:  # fmt: skip
+    """A warning naming the strategies tied at the top of the validation ranking, if any."""
+    tied = [n for n in ranking if val_means[n] == val_means[ranking[0]]]
+    if len(tied) > 1:
+        return [
+            f"tie: {', '.join(tied)} have the same validation {metric} "
+            f"({val_means[ranking[0]]:.4f}); the first listed is ranked first"
+        ]
+    return []
+
+
+def decide_scores(
+    names: list[str],
+    ranking: list[str],
+    *,
+    metric: str,
+    higher_is_better: bool,
+    alpha: float,
+    val_means: dict[str, float],
+    boot_val: BootFn,
+    boot_test: BootFn | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The decision of any task from its paired bootstraps.
+
+    ``boot_val()`` / ``boot_test()`` return ``(point (S,), boot (S, B))`` of every strategy in
+    ``names`` order (:func:`weightwise.comparison._stats.bootstrap_scores`).
+    """
+    per: dict[str, dict[str, Any]] = {n: {} for n in names}
+    level_note = f"Holm-corrected over the strategies compared to {REFERENCE}"
     if REFERENCE not in names:
         top = ranking[0]
         return {
@@ -130,15 +172,15 @@ def decide(
         }
 
     ref = names.index(REFERENCE)
-    point, boot = _bootstrap(names, runs, "val", data.y_val, data.w_val, cfg, rare)
+    point, boot = boot_val()
     others = [i for i, n in enumerate(names) if n != REFERENCE]
     diffs = {i: boot[i] - boot[ref] for i in others}
     p = [p_value(diffs[i]) for i in others]
     p_adj, divisor = holm(p) if others else (np.array([]), np.array([], dtype=np.int64))
     for j, i in enumerate(others):
-        level = 1 - cfg.alpha / int(divisor[j])
+        level = 1 - alpha / int(divisor[j])
         ci = interval(diffs[i], level)
-        sig = bool(p_adj[j] < cfg.alpha and _excludes_zero(ci))
+        sig = bool(p_adj[j] < alpha and _excludes_zero(ci))
         per[names[i]]["vs_none"] = {
             "val": _entry(
                 point[i] - point[ref],
@@ -152,7 +194,7 @@ def decide(
     per[REFERENCE]["vs_none"] = {"val": _entry(0.0, [0.0, 0.0], False, level=0.95)}
 
     top = ranking[0]
-    better = HIGHER_IS_BETTER.get(metric, True)
+    better = higher_is_better
     if top != REFERENCE and per[top]["vs_none"]["val"]["significant"]:
         chosen = top
     else:
@@ -163,9 +205,8 @@ def decide(
         rec_val = {"diff": 0.0, "ci95": [0.0, 0.0], "significant": False}
 
     vs_none_test: dict[str, Any] | None = None
-    if has_test:
-        assert data.y_test is not None
-        tpoint, tboot = _bootstrap(names, runs, "test", data.y_test, data.w_test, cfg, rare)
+    if boot_test is not None:
+        tpoint, tboot = boot_test()
         rec = names.index(chosen)
         for i, n in enumerate(names):
             for key, r in (("vs_none", ref), ("vs_recommended", rec)):

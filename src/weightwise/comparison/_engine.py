@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Version of the ``results.json`` schema (docs/compare.md).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The checkpoint each strategy is judged by: the model after the last epoch.
 EPOCH_RULE = "last"
 #: A class with fewer test (or validation) rows than this is named in a warning.
@@ -94,6 +94,15 @@ HIGHER_IS_BETTER = {
     "precision": True,
     "recall": True,
     "average_precision": True,
+    "macro_f1": True,
+    "micro_f1": True,
+    "precision_at_k": True,
+    "macro_average_precision": True,
+    "subset_accuracy": True,
+    "miou": True,
+    "mean_dice": True,
+    "pixel_accuracy": True,
+    "pixel_balanced_accuracy": True,
 }
 
 
