@@ -30,9 +30,31 @@ __all__ = ["decide", "decide_scores", "tie_warning"]
 REFERENCE = "none"
 
 
-def _rare(counts: np.ndarray) -> np.ndarray:
+def rare_classes(counts: np.ndarray) -> np.ndarray:
     c = len(counts)
     return np.argsort(counts, kind="stable")[: max(1, math.ceil(c / 3))]
+
+
+def run_stats(
+    r: _Run, split: str, y: np.ndarray, w: np.ndarray | None, cfg: CompareConfig,
+    rare: np.ndarray,
+) -> Any:  # fmt: skip
+    """The bootstrap's per-example statistics of one run on ``split`` (kept on the run once
+    computed, so that its probabilities can be dropped for many classes)."""
+    cached = r.stats.get(split)
+    if cached is not None:
+        return cached
+    probs = r.val_probs if split == "val" else r.test_probs
+    assert probs is not None
+    return example_stats(
+        probs,
+        y,
+        w,
+        metric=cfg.rank_by,
+        rare=rare,
+        cost_matrix=cfg.cost_matrix,
+        positive=1 if cfg.task == "binary" else None,
+    )
 
 
 def _bootstrap(
@@ -45,21 +67,7 @@ def _bootstrap(
     rare: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     metric = cfg.rank_by
-    stats = [
-        [
-            example_stats(
-                r.val_probs if split == "val" else r.test_probs,  # type: ignore[arg-type]
-                y,
-                w,
-                metric=metric,
-                rare=rare,
-                cost_matrix=cfg.cost_matrix,
-                positive=1 if cfg.task == "binary" else None,
-            )
-            for r in runs[n]
-        ]
-        for n in names
-    ]
+    stats = [[run_stats(r, split, y, w, cfg, rare) for r in runs[n]] for n in names]
     return bootstrap_scores(
         lambda s, k, R: resampled_metric(metric, stats[s][k], R),
         num_strategies=len(names),
@@ -89,8 +97,10 @@ def decide(
 
     names = list(runs)
     metric = cfg.rank_by
-    rare = _rare(data.counts)
-    has_test = data.y_test is not None and all(r.test_probs is not None for r in runs[names[0]])
+    rare = rare_classes(data.counts)
+    has_test = data.y_test is not None and all(
+        r.test_probs is not None or "test" in r.stats for r in runs[names[0]]
+    )
     val_means = {n: float(np.mean([r.record["val"][metric] for r in runs[n]])) for n in names}
     warnings = tie_warning(names, ranking, val_means, metric)
     for split, y in (("validation", data.y_val), ("test", data.y_test)):

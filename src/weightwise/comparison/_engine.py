@@ -328,6 +328,22 @@ def _eval_logits(name: str, raw: torch.Tensor, prior: np.ndarray) -> torch.Tenso
     return raw
 
 
+@torch.no_grad()
+def _chunked_train_ce(
+    name: str, model: nn.Module, X: torch.Tensor, y: torch.Tensor, prior: np.ndarray
+) -> float:
+    """The unweighted mean cross-entropy of the evaluation scores, by chunks of rows."""
+    from weightwise.losses import cross_entropy
+
+    model.eval()
+    total = 0.0
+    for i in range(0, len(X), EVAL_CHUNK):
+        z = _eval_logits(name, model(X[i : i + EVAL_CHUNK]).cpu(), prior)
+        total += float(cross_entropy(z, y[i : i + EVAL_CHUNK], reduction="sum"))
+    model.train()
+    return total / max(len(X), 1)
+
+
 def _ce_value(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
     from weightwise.losses import cross_entropy
 
@@ -415,8 +431,10 @@ class _Run:
     """One strategy under one seed: its ``results.json`` record and its final probabilities."""
 
     record: dict[str, Any]
-    val_probs: np.ndarray
+    val_probs: np.ndarray | None
     test_probs: np.ndarray | None
+    #: The bootstrap's per-example statistics by split, once computed (see :func:`_compact`).
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def run_strategy(
@@ -500,13 +518,16 @@ def run_strategy(
             total += value * size
             seen += size
         with torch.no_grad():
-            ltr = _eval_logits(name, logits_of(model, Xtr_d), prior)
+            if dist is None:  # by chunks: no (N_train, C) logits held at once
+                train_ce = _chunked_train_ce(name, model, Xtr_d, ytr, prior)
+            else:
+                train_ce = _ce_value(_eval_logits(name, logits_of(model, Xtr_d), prior), ytr, None)
             raw_va = logits_of(model, Xva_d)
             lva = _eval_logits(name, raw_va, prior)
             row: dict[str, Any] = {
                 "epoch": epoch + 1,
                 "train_loss": total / max(seen, 1),
-                "train_ce_unweighted": _ce_value(ltr, ytr, None),
+                "train_ce_unweighted": train_ce,
                 "val_loss_unweighted": _ce_value(lva, yva, None),
                 "val_loss_as_trained": float(loss_cpu(raw_va, yva, wva, epoch)),
                 "val_balanced_accuracy": float(M.balanced_accuracy(lva.argmax(1), yva, **kw)),
@@ -594,6 +615,7 @@ def _threshold_variant(name: str, base: _Run, data: CompareData, cfg: CompareCon
     from ._binary import DECISION_METRICS, binary_metrics, cross_fitted_predictions, tune_threshold
 
     wva = data.w_val
+    assert base.val_probs is not None
     p_val = base.val_probs[:, 1]
     t = tune_threshold(p_val, data.y_val, wva, cfg.rank_by)
     pred_val, halves = cross_fitted_predictions(p_val, data.y_val, wva, cfg.rank_by, seed=cfg.seed)
@@ -622,6 +644,21 @@ def _threshold_variant(name: str, base: _Run, data: CompareData, cfg: CompareCon
         rec["confusion_matrix"] = _confusion(torch.from_numpy(pred_te), y_d, w_d, 2)
         rec.pop("test_prior_corrected", None)
     return _Run(rec, onehot_val, test_dec_probs)
+
+
+def _compact(run: _Run, data: CompareData, cfg: CompareConfig) -> _Run:
+    """Above ``MAX_PER_CLASS`` classes, replace a run's (N, C) probabilities by the bootstrap's
+    per-example statistics (O(N) memory), so that C = 5000 does not hold 2·S·N·C floats."""
+    if data.num_classes <= MAX_PER_CLASS:
+        return run
+    from ._decide import rare_classes, run_stats
+
+    rare = rare_classes(data.counts)
+    run.stats["val"] = run_stats(run, "val", data.y_val, data.w_val, cfg, rare)
+    if run.test_probs is not None and data.y_test is not None:
+        run.stats["test"] = run_stats(run, "test", data.y_test, data.w_test, cfg, rare)
+    run.val_probs = run.test_probs = None
+    return run
 
 
 def _in_features(X: Any) -> int:
@@ -708,9 +745,9 @@ def _run_all(
             if on_epoch is not None:
                 cb = lambda e, n=name, k=k: on_epoch(n, k * cfg.epochs + e)  # noqa: E731
             run = run_strategy(name, data, cfg, init_state, seed=seed, on_epoch=cb, dist=dist)
-            runs[name].append(run)
             if variants:
                 runs[f"{name}+threshold"].append(_threshold_variant(name, run, data, cfg))
+            runs[name].append(_compact(run, data, cfg))
 
     has_test = data.X_test is not None and data.y_test is not None
     strategies: dict[str, Any] = {}

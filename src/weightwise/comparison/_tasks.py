@@ -248,7 +248,9 @@ def segmentation_stats(
         wf = np.ones(yf.shape)
     else:
         wa = np.asarray(w, dtype=np.float64)
-        wf = np.broadcast_to(wa.reshape(n, *([1] * (y.ndim - 1))), y.shape).reshape(n, -1)
+        if wa.shape != y.shape:  # one weight per image
+            wa = np.broadcast_to(wa.reshape(n, *([1] * (y.ndim - 1))), y.shape)
+        wf = wa.reshape(n, -1)
     valid = np.ones(yf.shape, bool) if ignore_index is None else yf != ignore_index
     rows = np.broadcast_to(np.arange(n)[:, None], yf.shape)
     c = num_classes

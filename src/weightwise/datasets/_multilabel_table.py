@@ -102,9 +102,10 @@ def load_multilabel_table(
             bad = np.flatnonzero(~np.isin(v, (0.0, 1.0)))
             if bad.size:
                 r = int(bad[0])
+                value = series.iloc[r]
+                value = value.item() if hasattr(value, "item") else value
                 raise DataError(
-                    f"label column {t!r} of {path} must hold 0/1; it holds {series.iloc[r]!r} in "
-                    f"{where(r)}"
+                    f"label column {t!r} of {path} must hold 0/1; it holds {value!r} in {where(r)}"
                 )
             Y[:, j] = v.astype(np.int64)
     weights = None
