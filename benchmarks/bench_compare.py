@@ -14,8 +14,11 @@ training against unweighted training.
 4. The statistics' cost: the default run in process (11 strategies, 30 epochs, 2000 paired
    bootstrap resamples on validation and on test), with the time spent in the decision
    (bootstrap + Holm) as a share of the run; with `--seeds 3` too.
+5. The same share on the multi-label and segmentation demos (`digits_multilabel`, 30 epochs;
+   `digits_seg`, 10 epochs at batch 16), whose bootstraps resample rows and images
+   (`--skip-tasks` skips them).
 
-Run: .venv/bin/python benchmarks/bench_compare.py [--repeats 30] [--skip-default]
+Run: .venv/bin/python benchmarks/bench_compare.py [--repeats 30] [--skip-default] [--skip-tasks]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--skip-default", action="store_true")
+    parser.add_argument("--skip-tasks", action="store_true")
     args = parser.parse_args()
 
     import torch
@@ -171,6 +175,49 @@ def main() -> None:
             )
     finally:
         decide_module.decide = real_decide
+
+    # 5. The bootstrap's share of the multi-label and segmentation demos.
+    if args.skip_tasks:
+        return
+    import dataclasses
+
+    from weightwise.cli._compare_data import load_builtin
+    from weightwise.comparison._api import parse_task_strategies
+    from weightwise.comparison._tasks import TASK_METRICS, run_task_compare
+
+    real_scores = decide_module.decide_scores
+
+    def timed_scores(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return real_scores(*a, **kw)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
+    decide_module.decide_scores = timed_scores
+    try:
+        for name, epochs, batch in (("digits_multilabel", 30, 64), ("digits_seg", 10, 16)):
+            task_data = load_builtin(name, imbalance_ratio=None, seed=0)
+            cfg = dataclasses.replace(
+                CompareConfig(),
+                strategies=parse_task_strategies(None, task_data.task),
+                epochs=epochs,
+                batch_size=batch,
+                rank_by=TASK_METRICS[task_data.task][0],
+                task=task_data.task,
+            )
+            spent.clear()
+            t0 = time.perf_counter()
+            res = run_task_compare(task_data, cfg)
+            total = time.perf_counter() - t0
+            print(
+                f"{name}: {len(res['strategies'])} runs in {total:.1f} s; decision (2000 paired "
+                f"bootstrap resamples of {'rows' if task_data.task == 'multilabel' else 'images'}"
+                f" on val and test, Holm): {spent[0] * 1e3:.0f} ms = "
+                f"{100 * spent[0] / total:.1f} % of the run"
+            )
+    finally:
+        decide_module.decide_scores = real_scores
 
 
 if __name__ == "__main__":

@@ -375,3 +375,24 @@ def test_task_errors_name_the_argument():
         compare((X, y), (Xv, yv), ignore_index=255, **FAST)
     with pytest.raises(ValueError, match=r"sample weights must be \(N,\) or a per-pixel map"):
         compare((X, y, np.ones((6, 3))), (X, y), ignore_index=255, **FAST)
+
+
+def test_pr_curve_is_scikit_learns_interpolated_and_binary_runs_record_it():
+    from weightwise.comparison._tasks import _pr_curve
+
+    rng = np.random.default_rng(7)
+    Y = (rng.random((60, 3)) < 0.3).astype(np.int64)
+    P = np.clip(0.3 * Y + rng.random(Y.shape), 0, 1)
+    w = rng.random(60) + 0.5
+    curve = _pr_curve(P, Y, w)
+    prec, rec, _ = skm.precision_recall_curve(Y.ravel(), P.ravel(), sample_weight=np.repeat(w, 3))
+    for level, got in zip(curve["recall"], curve["precision"], strict=True):
+        assert got == pytest.approx(prec[rec >= level - 1e-12].max())
+    rng = np.random.default_rng(0)
+
+    def split(n):
+        y = (rng.random(n) < 0.3).astype(np.int64)
+        return rng.normal(size=(n, 3)).astype(np.float32) + y[:, None], y
+
+    cmp = compare(split(80), split(40), split(40), strategies=["none"], **FAST)
+    assert len(cmp.results["strategies"]["none"]["pr_curve"]["recall"]) == 101

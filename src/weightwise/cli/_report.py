@@ -173,6 +173,25 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     fig.savefig(paths["reliability"], dpi=90)
     plt.close(fig)
 
+    if all("pr_curve" in strategies[n] for n in names):  # binary
+        fig, ax = plt.subplots(figsize=(6.5, 5))
+        for n in names:
+            if n.endswith("+threshold"):  # the same scores as its base strategy
+                continue
+            pr = strategies[n]["pr_curve"]
+            ax.plot(pr["recall"], pr["precision"], label=n, color=colors[n], linestyle=styles[n])
+        pos = ds.get("positive_class", "positive")
+        ax.set_xlabel(f"recall of {str(pos)[:20]}")
+        ax.set_ylabel("precision")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_title("test precision-recall curves (positive class)", fontsize=10)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        paths["pr_curves"] = out / "pr_curves.png"
+        fig.savefig(paths["pr_curves"], dpi=90)
+        plt.close(fig)
     _forest(results, out, paths)
     return paths
 
@@ -466,13 +485,16 @@ def _lower_single(
     per_class_rows: list[str],
     weighted_note: str,
 ) -> str:
+    pr = ""
+    if "pr_curves" in figs:
+        pr = "<h2>Precision-recall curves (test)</h2>\n" + _img(figs["pr_curves"], "PR curves")
     return f"""<p><small>Prior correction moves each model's probabilities from the class prior
 it was trained under (π<sub>c</sub> ∝ n<sub>c</sub>·κ<sub>c</sub>) to a uniform one.</small></p>
 <h2>Per-class recall against class frequency ({_e(split_name)})</h2>
 {_img(figs["recall"], "per-class recall")}
 <table><tr><th>class</th><th>train n</th>{tc_head}{per_class_head}</tr>
 {"".join(per_class_rows)}</table>
-<h2>Training and validation curves, weighted and unweighted</h2>
+{pr}<h2>Training and validation curves, weighted and unweighted</h2>
 <p>{_e(weighted_note)}</p>
 {_img(figs["curves"], "curves")}
 <h2>Confusion matrices ({_e(split_name)})</h2>

@@ -568,6 +568,12 @@ def run_strategy(
         test_pc.pop("per_class_recall")
         record["test"] = test
         record["test_prior_corrected"] = test_pc
+        if cfg.task == "binary":
+            from ._tasks import _pr_curve
+
+            record["pr_curve"] = _pr_curve(
+                probs[:, 1:].numpy(), data.y_test[:, None], None if wte is None else wte.numpy()
+            )
         diag_probs, diag_y, diag_w = probs, yte, wte
     else:
         per_class = evaluate_probs(val_probs, yva, wva, counts)["per_class_recall"]
