@@ -234,7 +234,8 @@ def compare_command(
         float | None,
         typer.Option(
             "--imbalance-ratio",
-            help="Built-in data: head/tail ratio [50 / 100].",
+            help="Built-in data: head/tail ratio [digits_lt 50, fashion_mnist_lt 100, "
+            "digits_multilabel 20, digits_seg 10].",
             show_default=False,
         ),
     ] = None,
@@ -265,7 +266,10 @@ def compare_command(
         typer.Option("--batch-size", help="[64; 16 for segmentation]", show_default=False),
     ] = None,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 3e-3,
-    model: Annotated[str, typer.Option("--model", help="'mlp' or 'linear'.")] = "mlp",
+    model: Annotated[
+        str,
+        typer.Option("--model", help="'mlp' or 'linear' (segmentation: a small FCN always)."),
+    ] = "mlp",
     hidden: Annotated[str, typer.Option("--hidden", help="MLP widths, e.g. 128,64.")] = "128",
     cost_matrix: Annotated[
         Path | None,

@@ -517,8 +517,8 @@ def _lower_task(results: dict[str, Any], figs: dict[str, Path], split_name: str)
     if "per_class" in figs:
         parts.append(f"<h2>Per-{unit} scores ({_e(split_name)})</h2>")
         parts.append(_img(figs["per_class"], f"per-{unit} scores"))
-    shown = ranking[:3] + (["none"] if "none" in ranking[:3] or "none" not in strategies else [])
-    shown = list(dict.fromkeys(n for n in shown if n in strategies))
+    # The top three on validation and plain training.
+    shown = list(dict.fromkeys(ranking[:3] + (["none"] if "none" in strategies else [])))
     if all(isinstance(strategies[n]["per_class"][keys[0]], list) for n in shown):
         head = "".join(f"<th>{_e(n)} {_e(k)}</th>" for n in shown for k in keys)
         tc = ds.get("test_counts")
