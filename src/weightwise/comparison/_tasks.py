@@ -283,7 +283,7 @@ def stats_metric(metric: str, st: _Stats, R: np.ndarray) -> np.ndarray:
     Per-class averages leave out a class whose denominator is 0 on the resample (no true and
     no predicted element), as ``weightwise.metrics.functional`` does.
     """
-    A, B, C = R @ st.a, R @ st.b, R @ st.c
+    A, B, C = np.split(R @ np.concatenate([st.a, st.b, st.c], axis=1), 3, axis=1)
     if st.task == "multilabel":
         if metric == "micro_f1":
             tp, fp, fn = A.sum(1), B.sum(1), C.sum(1)
