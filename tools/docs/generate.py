@@ -83,9 +83,9 @@ def summary(results: dict[str, Any], seconds: float) -> str:
         f"images, balanced. `{cfg['model']}` model, {cfg['epochs']} epochs, seed {cfg['seed']}; "
         f"the run took {seconds:.0f} s on the machine that built this page.",
         "",
-        f"| # | strategy | what it does | val {metric} | val Δ vs none [95% CI] | "
-        "test balanced acc. | test rare-third recall | test log loss | test ECE |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| # | strategy | val {metric.replace('_', ' ')} | val Δ vs none [CI] | "
+        "test bal. acc. | test rare recall | test log loss | test ECE |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for rank, name in enumerate(results["ranking"], 1):
         s = strategies[name]
@@ -93,7 +93,7 @@ def summary(results: dict[str, Any], seconds: float) -> str:
         vs = s.get("vs_none", {}).get("val")
         delta = _delta(vs) if vs and name != "none" else "(reference)"
         lines.append(
-            f"| {rank} | `{name}` | {s['description']} | {_num(val[metric])} | "
+            f"| {rank} | `{name}` | {_num(val[metric])} | "
             f"{delta} | {_num(test['balanced_accuracy'])} | "
             f"{_num(test['rare_recall'])} | {_num(test['log_loss'])} | "
             f"{_num(test['calibration_error'])} |"
