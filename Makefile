@@ -6,9 +6,12 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.weightwise-installed
+DOCS_STAMP := $(VENV)/.weightwise-docs-installed
+GENERATED := docs/_generated/.stamp
+DIST_VENV ?= build/dist-venv
 export KERAS_BACKEND ?= torch
 
-.PHONY: install demo test lint typecheck pytest bench clean test-keras-jax
+.PHONY: install demo test lint typecheck pytest bench clean test-keras-jax docs dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,5 +45,33 @@ test-keras-jax: $(STAMP)
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
+# The documentation site into site/: the docs extra (MkDocs, Material, mkdocstrings) into the
+# venv, the build-time content (CLI help, a short `compare` run) regenerated when the sources
+# change, then a strict build (a broken link or reference fails it).
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -e ".[cli,dev,docs]"
+	touch $(DOCS_STAMP)
+
+$(GENERATED): $(DOCS_STAMP) tools/docs/generate.py $(shell find src -name '*.py')
+	$(BIN)/python tools/docs/generate.py
+	touch $(GENERATED)
+
+docs: $(GENERATED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Release checks: sdist and wheel, twine check, their contents, then the wheel installed into a
+# fresh venv (pinned CPU torch first) runs the CLI and imports every public subpackage.
+dist: $(DOCS_STAMP)
+	rm -rf dist $(DIST_VENV)
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+	$(BIN)/python tools/check_dist.py contents dist
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install -q "$(TORCH_SPEC)"
+	$(DIST_VENV)/bin/python -m pip install -q "$$(ls dist/*.whl)[cli]"
+	cd $(DIST_VENV) && bin/weightwise --help
+	cd $(DIST_VENV) && bin/weightwise inspect
+	cd $(DIST_VENV) && bin/python $(CURDIR)/tools/check_dist.py imports
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site docs/_generated dist build
