@@ -191,3 +191,34 @@ def test_bad_tensor_counts_eager_and_async() -> None:
         assert torch.isnan(L.logit_adjusted_cross_entropy(x, t, counts=bad))
     with pytest.raises(ValueError, match=r"counts must have shape \(3,\).*\(2,\)"):
         L.ldam_loss(x, t, counts=torch.tensor([1.0, 2.0]))
+
+
+# ---- the fused / blocked paths at sizes where they are the default ---------------------------
+
+
+@pytest.mark.parametrize("fused", [None, True])
+@pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy"])
+def test_fused_sizes_compile(name: str, fused: bool | None) -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 100, generator=g)  # 51200 logits: above the fused threshold
+    if name == "cross_entropy":
+        t = torch.randint(0, 100, (512,), generator=g)
+    else:
+        t = (torch.rand(512, 100, generator=g) > 0.8).float()
+    fn = getattr(L, name)
+
+    def step(x: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return fn(x, t, sample_weight=w, fused=fused)
+
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    compiled = torch.compile(step, backend=counter, fullgraph=True)
+    for seed in range(2):
+        w = _weights(seed, 512)
+        xc, xe = x.clone().requires_grad_(), x.clone().requires_grad_()
+        out, ref = compiled(xc, t, w), step(xe, t, w)
+        (2 * out).backward()  # a grad_output that is not 1
+        (2 * ref).backward()
+        torch.testing.assert_close(out, ref)
+        torch.testing.assert_close(xc.grad, xe.grad)
+    assert counter.frame_count == 1
