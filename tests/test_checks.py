@@ -360,3 +360,50 @@ def test_every_nn_loss_reads_nothing_from_the_device_in_async_mode(name: str) ->
 
     with weightwise.checks("async"):
         assert _count_host_reads(step) == []
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy"])
+def test_the_fused_paths_read_nothing_in_async_mode(name: str) -> None:
+    import weightwise
+    import weightwise.losses as L
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(512, 100, generator=g, requires_grad=True)
+    if name == "cross_entropy":
+        t = torch.randint(0, 100, (512,), generator=g)
+    else:
+        t = (torch.rand(512, 100, generator=g) > 0.8).float()
+    w = torch.rand(512, generator=g)
+
+    def step() -> None:
+        getattr(L, name)(x, t, sample_weight=w, fused=True).backward()
+
+    with weightwise.checks("async"):
+        assert _count_host_reads(step) == []
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", _loss_names())
+def test_every_loss_syncs_nothing_on_cuda(name: str) -> None:
+    """Under ``torch.cuda.set_sync_debug_mode("error")`` any device-to-host sync raises."""
+    import weightwise.losses as L
+    from test_common import LOSS_CASES
+
+    case = LOSS_CASES[name]
+    x, t = case.data(6, 0)
+    x = x.cuda().requires_grad_(True)
+    t = t.cuda()
+    options = {k: v.cuda() if isinstance(v, torch.Tensor) else v for k, v in case.options.items()}
+    w = torch.ones(6, dtype=torch.float64, device="cuda")
+    fn = case.call or getattr(L, name)
+    fn(x, t, sample_weight=w, **options).backward()  # warm-up: lazy CUDA init may sync
+    torch.cuda.synchronize()
+    x.grad = None
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        fn(x, t, sample_weight=w, **options).backward()  # default mode: "async" on CUDA
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)
+    torch.cuda.synchronize()
+    assert x.grad is not None

@@ -57,6 +57,7 @@ __all__ = [
     "format_index",
     "get_checks",
     "no_checks",
+    "positive_class_tensor",
     "prepare_class_target",
     "set_checks",
     "to_numpy",
@@ -471,6 +472,83 @@ def check_positive_vector(x: Any, name: str, *, num_classes: int | None = None) 
             f"{name} must be finite and positive{why}; got {arr[pos].item()!r} at index {pos}"
         )
     return arr
+
+
+def _python_numbers(x: Any) -> list[float] | None:
+    """``x`` as a list of floats when it is a flat list/tuple of Python reals, else ``None``."""
+    if not isinstance(x, (list, tuple)):
+        return None
+    out: list[float] = []
+    for v in x:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        out.append(float(v))
+    return out
+
+
+def positive_class_tensor(
+    x: Any, name: str, *, num_classes: int, like: torch.Tensor
+) -> torch.Tensor:
+    """A ``(C,)`` vector of finite, strictly positive numbers (class counts or a prior) as a
+    float64 tensor on ``like``'s device (float32 where the device has no float64).
+
+    The traceable twin of :func:`check_positive_vector`. A flat list of Python numbers is
+    checked in Python, at once, in every mode but ``"off"`` (under ``torch.compile`` that
+    happens once, while tracing: the numbers are constants of the graph). Other array-likes
+    (NumPy, pandas) are checked with NumPy outside ``torch.compile``. A tensor's values are
+    checked by the current mode (:func:`set_checks`): ``"eager"`` raises a ``ValueError``
+    naming the position, ``"async"`` asserts on the device, without a host read.
+
+    Example:
+        >>> positive_class_tensor([30, 12, 3], "counts", num_classes=3, like=torch.zeros(1))
+        tensor([30., 12.,  3.], dtype=torch.float64)
+    """
+    why = " (every class needs at least one sample)" if name == "counts" else ""
+    dtype = torch.float32 if like.device.type == "mps" else torch.float64
+    numbers = _python_numbers(x)
+    if numbers is not None:
+        if len(numbers) != num_classes:
+            raise ValueError(
+                f"{name} must have shape ({num_classes},), one value per class; got shape "
+                f"({len(numbers)},)"
+            )
+        if checks_enabled():
+            for i, v in enumerate(numbers):
+                if not (math.isfinite(v) and v > 0):
+                    raise ValueError(
+                        f"{name} must be finite and positive{why}; got {v!r} at index {i}"
+                    )
+        return torch.tensor(numbers, dtype=dtype, device=like.device)
+    if not isinstance(x, torch.Tensor):
+        if _is_compiling():
+            t = torch.as_tensor(x, dtype=torch.float64)
+        else:
+            arr = check_positive_vector(x, name, num_classes=num_classes)
+            return torch.as_tensor(arr, dtype=dtype, device=like.device)
+    else:
+        t = x
+    if t.dim() != 1 or t.shape[0] != num_classes:
+        raise ValueError(
+            f"{name} must have shape ({num_classes},), one value per class; got shape "
+            f"{tuple(t.shape)}"
+        )
+    if t.is_complex() or not (t.is_floating_point() or t.dtype in _INTEGER_DTYPES):
+        raise DTypeError(f"{name} must be real numbers; got dtype {t.dtype}")
+    check_not_meta(t, name, like)
+    t = t.to(device=like.device, dtype=dtype)
+    mode = value_check_mode(t)
+    if mode == "async":
+        assert_async((torch.isfinite(t) & (t > 0)).all(), f"{name} must be finite and positive")
+    elif mode == "eager":
+        pos = _first_bad(~torch.isfinite(t) | (t <= 0))
+        if pos is not None:
+            raise ValueError(
+                f"{name} must be finite and positive{why}; got {_value_at(t, pos)!r} at index {pos}"
+            )
+    return t
+
+
+_INTEGER_DTYPES = frozenset({torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64})
 
 
 def check_unit_interval(x: torch.Tensor, name: str) -> None:

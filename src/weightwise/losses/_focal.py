@@ -29,6 +29,7 @@ from .._checks import (
 )
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduce_weighted
 from ._common import align_per_label, check_binary_pair
+from ._fused import cpu_contended
 
 __all__ = ["binary_focal_loss", "focal_loss"]
 
@@ -53,7 +54,26 @@ def _chunk() -> int:
     return _CHUNK_ELEMENTS * max(1, threads)
 
 
+def _compose(logits: torch.Tensor, gamma: float) -> bool:
+    """Whether to take the plain autograd composition instead of the blocked Function: on a CPU
+    that other processes keep busy, where the blocks' many parallel regions wait on descheduled
+    threads (see :func:`weightwise.losses._fused.cpu_contended`). Only for ``gamma = 0`` or
+    ``gamma >= 1``, where autograd's gradient of ``q^gamma`` stays finite at ``q = 0``."""
+    return (
+        logits.device.type == "cpu"
+        and (gamma == 0.0 or gamma >= 1.0)
+        and logits.numel() >= _chunk()
+        and cpu_contended()
+    )
+
+
 # ---- softmax focal ------------------------------------------------------------------------
+
+
+def _softmax_focal_composed(x3: torch.Tensor, t2: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``-(1 - p_y)^γ · log p_y`` by autograd on ``(N, C, S)`` logits and ``(N, S)`` targets."""
+    logp = torch.log_softmax(x3, dim=1).gather(1, t2.unsqueeze(1)).squeeze(1)
+    return -logp if gamma == 0.0 else -((-torch.expm1(logp)) ** gamma) * logp
 
 
 def _blocks(n: int, c: int, s: int) -> list[tuple[slice, slice]]:
@@ -246,9 +266,11 @@ def focal_loss(
 
     n_rows = logits.shape[0]
     spatial = math.prod(logits.shape[2:])
-    per_elem = _SoftmaxFocal.apply(
-        logits.reshape(n_rows, num_classes, spatial), safe_t.reshape(n_rows, spatial), g
-    ).reshape(grid)
+    x3, t2 = logits.reshape(n_rows, num_classes, spatial), safe_t.reshape(n_rows, spatial)
+    if _compose(logits, g):
+        per_elem = _softmax_focal_composed(x3, t2, g).reshape(grid)
+    else:
+        per_elem = _SoftmaxFocal.apply(x3, t2, g).reshape(grid)
 
     omega: torch.Tensor | None = None if kappa_c is None else kappa_c[safe_t]
     if valid is not None:
@@ -442,7 +464,7 @@ def binary_focal_loss(
         k2 = pw * target + nw * (1 - target)
         kappa = k2 if kappa is None else kappa * k2
 
-    if target.requires_grad and torch.is_grad_enabled():
+    if (target.requires_grad and torch.is_grad_enabled()) or _compose(logits, g):
         per_elem = _sigmoid_focal_composed(logits, target, g)
     else:
         per_elem = _SigmoidFocal.apply(logits, target.contiguous(), g)

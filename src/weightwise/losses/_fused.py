@@ -20,15 +20,18 @@ The functions are once-differentiable: a second-order gradient (``create_graph=T
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
+from .._checks import value_check_mode
 from ..reduction import Reduction
 
-__all__ = ["fused_enabled", "set_fused"]
+__all__ = ["cpu_contended", "fused_enabled", "set_fused"]
 
 _FUSED_ENABLED = True
 # Elements of logits processed per chunk: large enough to amortise the per-op overhead, small
@@ -46,7 +49,10 @@ def set_fused(enabled: bool) -> None:
     backward pass. It is used when the logits require grad, no other input (sample weights,
     class weights, soft targets) does, ``reduction != "none"``, and the logits hold at least
     2^15 elements (smaller inputs save no memory worth the per-call overhead; ``fused=True``
-    forces the fused path at any size). It is once-differentiable:
+    forces the fused path at any size), the call is not traced by ``torch.compile`` (the
+    compiler fuses the plain composition itself), and no other process competes for the CPU
+    cores (a chunked loop then waits on descheduled threads at every step; see
+    ``docs/performance.md``). It is once-differentiable:
     switch it off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
     setting per call.
     """
@@ -59,10 +65,76 @@ def fused_enabled() -> bool:
     return _FUSED_ENABLED
 
 
+# ---- CPU contention ---------------------------------------------------------------------------
+#
+# A chunked loop runs many parallel regions, each ending in a barrier of the intra-op threads.
+# When other processes keep the cores busy, a region waits for whichever of its threads the
+# scheduler left out (a time slice, milliseconds), so a loop of hundreds of regions loses badly
+# to the few large kernels of the plain composition. The chunked paths therefore check, at most
+# every ``_CONTENTION_TTL`` seconds, whether more threads want the CPU than it has, and take the
+# composition when so.
+
+_CONTENTION_TTL = 0.5
+_contention_cache: list[Any] = [-1.0, False]  # [time checked, contended]
+
+
+def _own_running_threads() -> int:
+    running = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        running += stat[stat.rindex(")") + 2] == "R"
+    return running
+
+
+def _measure_contention(threads: int) -> bool:
+    """Whether this process's ``threads`` plus the other runnable threads exceed the cores."""
+    try:
+        with open("/proc/loadavg") as f:
+            runnable = int(f.read().split()[3].split("/")[0])  # now, system-wide
+        others = max(0, runnable - max(1, _own_running_threads()))
+        cores = len(os.sched_getaffinity(0))
+    except (OSError, ValueError, IndexError, AttributeError):  # not Linux: assume a quiet CPU
+        return False
+    return others + threads > cores
+
+
+def cpu_contended() -> bool:
+    """Whether other processes compete for the cores the intra-op threads run on.
+
+    Linux only (reads ``/proc``; elsewhere always ``False``); refreshed at most every
+    ``_CONTENTION_TTL`` seconds; ``False`` with one intra-op thread (no barriers to wait on) and
+    while ``torch.compile`` traces.
+    """
+    if torch.compiler.is_compiling():
+        return False
+    threads = torch.get_num_threads()
+    if threads <= 1:
+        return False
+    now = time.monotonic()
+    if now - _contention_cache[0] >= _CONTENTION_TTL:
+        _contention_cache[0] = now
+        _contention_cache[1] = _measure_contention(threads)
+    return bool(_contention_cache[1])
+
+
 def use_fused(fused: bool | None, logits: torch.Tensor, reduction: Reduction, *others: Any) -> bool:
-    """Whether a call takes the fused path."""
+    """Whether a call takes the fused path.
+
+    With ``fused=None`` it does when the fused path can win: the logits are large enough, the
+    call is not being traced by ``torch.compile`` (the compiler fuses the composition itself),
+    and, on CPU, no other process competes for the cores (:func:`cpu_contended`).
+    """
     if fused is None:
-        want = _FUSED_ENABLED and logits.numel() >= _MIN_FUSED_ELEMENTS
+        want = (
+            _FUSED_ENABLED
+            and logits.numel() >= _MIN_FUSED_ELEMENTS
+            and not torch.compiler.is_compiling()
+            and not (logits.device.type == "cpu" and cpu_contended())
+        )
     else:
         want = fused
     if not want or reduction == "none":
@@ -143,7 +215,9 @@ def _hand_over(ctx: FunctionCtx, grad_output: torch.Tensor, what: str) -> torch.
             "fused=False"
         )
     ctx.grad = None  # type: ignore[attr-defined]
-    if grad_output.numel() == 1 and bool(grad_output == 1):
+    # Skipping the multiply by 1 needs a host read: only where reads are free (CPU, "eager").
+    free = value_check_mode(grad_output) == "eager"
+    if free and grad_output.numel() == 1 and bool(grad_output == 1):
         return grad
     return grad.mul_(grad_output)
 

@@ -21,6 +21,7 @@ from .._checks import (
     check_not_meta,
     check_positive_vector,
     format_index,
+    positive_class_tensor,
     prepare_class_target,
     value_check_mode,
 )
@@ -107,12 +108,14 @@ def logit_adjusted_cross_entropy(
             + ("both" if prior is not None else "neither")
         )
     c = logits.shape[1]
+    # Validated and logged in float64 on the logits' device, in torch (traceable: a prior
+    # given as a list is checked once, while torch.compile traces; see positive_class_tensor).
     if prior is not None:
-        log_prior = np.log(check_positive_vector(prior, "prior", num_classes=c))
+        log_prior = positive_class_tensor(prior, "prior", num_classes=c, like=logits).log()
     else:
-        n = check_positive_vector(counts, "counts", num_classes=c)
-        log_prior = np.log(n) - np.log(n.sum())
-    shift = torch.as_tensor(t * log_prior, dtype=logits.dtype, device=logits.device)
+        n = positive_class_tensor(counts, "counts", num_classes=c, like=logits)
+        log_prior = n.log() - n.sum().log()
+    shift = (t * log_prior).to(logits.dtype)
     return cross_entropy(
         logits + _class_view(shift, logits),
         target,
@@ -344,12 +347,12 @@ def ldam_loss(
     ).target
     s = check_nonnegative_real(scale, "scale", positive=True)
     c = logits.shape[1]
-    margins = ldam_margins(
-        check_positive_vector(counts, "counts", num_classes=c), max_margin=max_margin
-    )
+    mm = check_nonnegative_real(max_margin, "max_margin")
+    # ldam_margins' formula in torch (traceable; see positive_class_tensor).
+    raw = positive_class_tensor(counts, "counts", num_classes=c, like=logits) ** -0.25
+    m = (mm * raw / raw.max()).to(logits.dtype)
     # Clamp only to build the margin (ignored and, with checks off, out-of-range targets).
     safe_t = target.clamp(0, c - 1)
-    m = torch.as_tensor(margins, dtype=logits.dtype, device=logits.device)
     shift = torch.zeros_like(logits).scatter_(1, safe_t.unsqueeze(1), m[safe_t].unsqueeze(1))
     return cross_entropy(
         s * (logits - shift),

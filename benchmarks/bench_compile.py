@@ -1,0 +1,157 @@
+"""A training step with weightwise losses against the hand composition, compiled and eager.
+
+Steps (forward, backward, ``Adam.step``), float32 on CPU:
+
+* ``ce``: an MLP 784 -> 256 -> 10 on a batch of 256, weighted cross-entropy:
+  ``weightwise.losses.cross_entropy(z, y, sample_weight=w)`` against
+  ``(F.cross_entropy(z, y, reduction="none") * w).mean()``;
+* ``focal``: the same MLP, ``focal_loss(z, y, gamma=2, sample_weight=w)`` against
+  ``(-(1 - p_y)**2 · log p_y · w).mean()``;
+* ``dice+ce``: a 1x1-convolution head 16 -> 4 classes on (8, 16, 64, 64) feature maps,
+  ``dice_loss(z, y) + cross_entropy(z, y, sample_weight=w)`` against a hand-written soft Dice
+  (per sample, mean over the present classes) plus the weighted CE composition.
+
+Each pair runs eager and under ``torch.compile(fullgraph=True)`` (inductor) on the forward and
+the loss, whose backward AOTAutograd compiles too; the optimizer step stays eager (dynamo does
+not trace ``Optimizer.zero_grad``). One warm-up compile, then new weight values every step, so
+a recompilation would show. Reported: the median step time over
+``--repeats`` steps, the ratio weightwise / composition (goals: compiled <= 1.05x, eager <=
+1.10x), and the host reads per step of weightwise's eager step in the default ("auto",
+eager on CPU) and "async" modes, counted at the ATen level (``benchmarks/_sync.py``): 0 in
+"async" means the step would not synchronise an accelerator.
+
+Run: .venv/bin/python benchmarks/bench_compile.py [--repeats 20] [--cases ce,focal,dice+ce]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import weightwise
+from weightwise.losses import cross_entropy, dice_loss, focal_loss
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _sync import count_host_reads
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _hand_focal(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    logp = F.log_softmax(z, dim=1).gather(1, y[:, None]).squeeze(1)
+    return (-((1 - logp.exp()) ** 2) * logp * w).mean()
+
+
+def _hand_dice_ce(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    p = torch.softmax(z, dim=1)
+    onehot = F.one_hot(y, z.shape[1]).movedim(-1, 1).to(p.dtype)
+    dims = tuple(range(2, z.dim()))
+    inter = (p * onehot).sum(dims)
+    card = p.sum(dims) + onehot.sum(dims)
+    score = (2 * inter + 1e-5) / (card + 1e-5)
+    present = onehot.sum(dims) > 0
+    dice = ((1 - score) * present).sum(1) / present.sum(1).clamp(min=1)
+    ce = (F.cross_entropy(z, y, reduction="none") * w[:, None, None]).mean()
+    return dice.mean() + ce
+
+
+CASES: dict[str, tuple[LossFn, LossFn]] = {
+    "ce": (
+        lambda z, y, w: cross_entropy(z, y, sample_weight=w),
+        lambda z, y, w: (F.cross_entropy(z, y, reduction="none") * w).mean(),
+    ),
+    "focal": (lambda z, y, w: focal_loss(z, y, gamma=2.0, sample_weight=w), _hand_focal),
+    "dice+ce": (
+        lambda z, y, w: dice_loss(z, y) + cross_entropy(z, y, sample_weight=w),
+        _hand_dice_ce,
+    ),
+}
+
+
+def _setup(case: str) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    if case == "dice+ce":
+        model: nn.Module = nn.Conv2d(16, 4, kernel_size=1)
+        x = torch.randn(8, 16, 64, 64, generator=g)
+        y = torch.randint(0, 4, (8, 64, 64), generator=g)
+    else:
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        x = torch.randn(256, 784, generator=g)
+        y = torch.randint(0, 10, (256,), generator=g)
+    return model, x, y
+
+
+def _timed(case: str, loss_fn: LossFn, *, compiled: bool, repeats: int) -> float:
+    model, x, y = _setup(case)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def forward_loss(w: torch.Tensor) -> torch.Tensor:
+        return loss_fn(model(x), y, w)
+
+    fwd = torch.compile(forward_loss, fullgraph=True) if compiled else forward_loss
+
+    def run(w: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        loss = fwd(w)
+        loss.backward()  # through the compiled backward graph when compiled
+        opt.step()
+        return loss.detach()
+
+    g = torch.Generator().manual_seed(1)
+    times = []
+    for i in range(repeats + 2):  # two warm-up steps (the compile happens in the first)
+        w = torch.rand(x.shape[0], generator=g) + 0.1
+        t0 = time.perf_counter()
+        run(w)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _host_reads(case: str, loss_fn: LossFn, mode: str) -> int:
+    model, x, y = _setup(case)
+    w = torch.rand(x.shape[0]) + 0.1
+
+    def step() -> None:
+        loss_fn(model(x), y, w).backward()
+
+    with weightwise.checks(mode):  # type: ignore[arg-type]
+        return len(count_host_reads(step))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--cases", default=",".join(CASES))
+    args = parser.parse_args()
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of "
+        f"{args.repeats} steps; load average now {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'case':<9}{'mode':<10}{'weightwise':>12}{'hand':>10}{'ratio':>8}"
+        f"{'goal':>7}{'reads auto':>12}{'reads async':>12}"
+    )
+    for case in args.cases.split(","):
+        ours, hand = CASES[case]
+        reads = (_host_reads(case, ours, "auto"), _host_reads(case, ours, "async"))
+        for compiled, goal in ((False, 1.10), (True, 1.05)):
+            t_ours = _timed(case, ours, compiled=compiled, repeats=args.repeats)
+            t_hand = _timed(case, hand, compiled=compiled, repeats=args.repeats)
+            print(
+                f"{case:<9}{'compiled' if compiled else 'eager':<10}{t_ours * 1e3:>10.2f}ms"
+                f"{t_hand * 1e3:>8.2f}ms{t_ours / t_hand:>7.2f}x{goal:>6.2f}x"
+                f"{reads[0]:>12}{reads[1]:>12}"
+            )
+
+
+if __name__ == "__main__":
+    main()
