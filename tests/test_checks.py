@@ -407,3 +407,61 @@ def test_every_loss_syncs_nothing_on_cuda(name: str) -> None:
         torch.cuda.set_sync_debug_mode(previous)
     torch.cuda.synchronize()
     assert x.grad is not None
+
+
+def test_language_model_losses_read_nothing_in_async_mode() -> None:
+    """causal_lm_loss (logits, fused-logits, hidden + lm_head and per-sequence paths, with
+    every weight), causal_lm_weight + window_denominator, linear_cross_entropy with every
+    option, and nn.CausalLMLoss: no host read in "async" mode, forward and backward."""
+    import weightwise
+    import weightwise.losses as L
+    from weightwise.losses import _causal_lm
+    from weightwise.nn import CausalLMLoss
+    from weightwise.reduction import window_denominator
+
+    g = torch.Generator().manual_seed(0)
+    b, t, v, h = 2, 5, 7, 4
+    labels = torch.randint(0, v, (b, t), generator=g)
+    labels[1, 3:] = -100
+    tw = torch.rand(b, t, generator=g, dtype=torch.float64)
+    q = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    cw = torch.rand(v, generator=g, dtype=torch.float64) + 0.1
+    logits = torch.randn(b, t, v, generator=g, dtype=torch.float64, requires_grad=True)
+    hidden = torch.randn(b, t, h, generator=g, dtype=torch.float64, requires_grad=True)
+    head = torch.randn(v, h, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(v, generator=g, dtype=torch.float64, requires_grad=True)
+    big = torch.randn(2, 40, 300, generator=g, requires_grad=True)  # large enough to fuse
+    big_labels = torch.randint(0, 300, (2, 40), generator=g)
+    weights = dict(token_weight=tw, sequence_weight=q, class_weight=cw)
+
+    def steps() -> None:
+        for cwt in (None, cw):
+            d = window_denominator(
+                [_causal_lm.causal_lm_weight(labels, token_weight=tw, class_weight=cwt)]
+            )
+            L.causal_lm_loss(logits, labels, token_weight=tw, class_weight=cwt, denominator=d)
+        L.causal_lm_loss(logits, labels, label_smoothing=0.1, z_loss=1e-3, **weights).backward()
+        L.causal_lm_loss(logits, labels, per_sequence=True, **weights).backward()
+        L.causal_lm_loss(
+            None, labels, hidden=hidden, lm_head=head, lm_head_bias=bias, z_loss=1e-3, **weights
+        ).backward()
+        L.causal_lm_loss(big, big_labels, reduction="mean").backward()
+        L.linear_cross_entropy(
+            hidden.reshape(-1, h),
+            head,
+            labels.reshape(-1),
+            bias=bias,
+            sample_weight=tw.reshape(-1),
+            class_weight=cw,
+            ignore_index=-100,
+            label_smoothing=0.2,
+            z_loss=1e-2,
+            reduction="nonzero_mean",
+            chunk_size=3,
+        ).backward()
+        CausalLMLoss(class_weight=cw)(logits, labels, tw, sequence_weight=q).backward()
+
+    with weightwise.checks("async"):
+        assert _count_host_reads(steps) == []
+    with weightwise.checks("eager"):  # the counter sees the eager checks' reads
+        assert _count_host_reads(steps) != []

@@ -174,6 +174,7 @@ NN_CASES: dict[str, str] = {
     "LovaszSoftmaxLoss": "lovasz_softmax_loss",
     "LovaszHingeLoss": "lovasz_hinge_loss",
     "CompoundLoss": "dice_loss",  # built as CompoundLoss.dice_ce(): Dice + CE, both weighted
+    "CausalLMLoss": "causal_lm_loss",  # rows are sequences: the row weight is sequence_weight
 }
 
 LossFn = Callable[..., torch.Tensor]
@@ -185,6 +186,8 @@ def _nn_loss(name: str, options: Mapping[str, Any]) -> LossFn:
             module = NN.CompoundLoss.dice_ce(reduction=reduction, **options)
         else:
             module = getattr(NN, name)(reduction=reduction, **options)
+        if name == "CausalLMLoss":
+            return module(x, t, sequence_weight=sample_weight)  # type: ignore[no-any-return]
         out: torch.Tensor = module(x, t, sample_weight=sample_weight)
         return out
 

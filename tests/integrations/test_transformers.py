@@ -89,7 +89,7 @@ def _lm_rows():
     return rows
 
 
-def _train(model, rows, loss, *, bs, ga, tmp_path, compute_loss_func=None):
+def _train(model, rows, loss, *, bs, ga, tmp_path, compute_loss_func=None, **extra):
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path),
         per_device_train_batch_size=bs,
@@ -108,6 +108,7 @@ def _train(model, rows, loss, *, bs, ga, tmp_path, compute_loss_func=None):
         logging_strategy="no",
         seed=0,
         disable_tqdm=True,
+        **extra,
     )
     trainer = transformers.Trainer(
         model=model,
@@ -128,6 +129,20 @@ def _assert_same(a, b):
 def _max_diff(a, b):
     return max(float((x - y).abs().max()) for x, y in zip(a, b, strict=True))
 
+
+#: The cases of the 2-rank Trainer test (test_transformers_ddp.py): model, rows, loss.
+CASES_DDP = {
+    "classifier": (
+        _bert,
+        _cls_rows,
+        WeightedLoss(task="sequence_classification", class_weight=[1.0, 4.0, 0.5]),
+    ),
+    "causal_lm": (
+        _gpt2,
+        _lm_rows,
+        WeightedLoss(task="causal_lm", class_weight=torch.linspace(0.5, 2.0, V)),
+    ),
+}
 
 CLS_LOSSES = {
     "class_weight": dict(class_weight=[1.0, 4.0, 0.5]),

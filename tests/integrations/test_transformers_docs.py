@@ -26,12 +26,13 @@ def test_transformers_doc_snippets_run(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     text = DOC.read_text().replace("/tmp/ww-", str(tmp_path) + os.sep + "ww-")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     ns: dict[str, Any] = {"__name__": "transformers_doc"}
     for i, code in enumerate(blocks):
         exec(compile(code, f"{DOC}:block{i}", "exec"), ns)
     printed = capsys.readouterr().out
     assert "1.75 2.5" in printed
+    assert "1 True" in printed  # the multi-process arguments, run in one process
     metrics = ns["metrics"]
     assert {"eval_loss", "eval_weighted_loss", "eval_unweighted_loss"} <= set(metrics)
     # eval_loss is the weighted loss as trained: equal to the whole-set weighted value up to

@@ -254,3 +254,36 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_nn_twin_equals_the_hand_composition():
+    """weightwise.nn.CausalLMLoss against the hand-written composition (both paths), with the
+    class weight a buffer that follows state_dict, and a window denominator in forward."""
+    from weightwise.nn import CausalLMLoss
+
+    logits, labels, tw, q, cw = _data(3)
+    module = CausalLMLoss(class_weight=cw, label_smoothing=0.1, z_loss=1e-2)
+    assert "class_weight" in module.state_dict()
+    torch.testing.assert_close(module.state_dict()["class_weight"], cw)
+    ref = _hand(logits, labels, tw, q, cw, "weighted_mean", eps=0.1, zl=1e-2)
+    got = module(logits, labels, tw, sequence_weight=q)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-14)
+    # hidden + lm_head (no logits): the same value and gradient as through the logits
+    g = torch.Generator().manual_seed(9)
+    hidden = torch.randn(B, T, H, generator=g, dtype=torch.float64, requires_grad=True)
+    head = torch.randn(V, H, generator=g, dtype=torch.float64, requires_grad=True)
+    fused = module(None, labels, tw, sequence_weight=q, hidden=hidden, lm_head=head)
+    plain = _hand(hidden @ head.T, labels, tw, q, cw, "weighted_mean", eps=0.1, zl=1e-2)
+    torch.testing.assert_close(fused, plain, rtol=1e-12, atol=1e-14)
+    for a, e in zip(
+        torch.autograd.grad(fused, (hidden, head)),
+        torch.autograd.grad(plain, (hidden, head)),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-13)
+    # denominator replaces Σω: sum / D
+    d = torch.tensor(7.5, dtype=torch.float64)
+    total = _hand(logits, labels, tw, q, cw, "sum", eps=0.1, zl=1e-2)
+    torch.testing.assert_close(
+        module(logits, labels, tw, sequence_weight=q, denominator=d), total / d
+    )

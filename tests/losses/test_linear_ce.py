@@ -145,7 +145,14 @@ def test_grad_output_scales_and_retained_graph_backward_again():
     torch.testing.assert_close(3.0 * w.grad, ew)
 
 
-def test_bfloat16_is_close_to_float32():
+@pytest.mark.parametrize("fast_half", [False, True])
+def test_bfloat16_is_close_to_float32(fast_half, monkeypatch):
+    # both ∇W paths: float32 products (CPUs without native bf16) and bf16 products by
+    # vocabulary blocks (CUDA, AVX512-BF16 / AMX), with ragged blocks
+    from weightwise.losses import _linear
+
+    monkeypatch.setattr(_linear, "_fast_half_matmul", lambda device, dtype: fast_half)
+    monkeypatch.setattr(_linear, "_BLOCK_ELEMENTS", 2 * H)
     h, w, b, y, s, cw = _inputs(torch.float32, seed=4)
     hb, wb, bb = (t.detach().bfloat16().requires_grad_() for t in (h, w, b))
     got = linear_cross_entropy(

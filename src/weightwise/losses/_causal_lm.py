@@ -21,6 +21,9 @@ from ._linear import _compute_dtype, composed_terms, linear_ce_sum
 
 __all__ = ["causal_lm_loss", "causal_lm_weight"]
 
+#: The label bound of causal_lm_weight without a class weight: any non-negative id.
+_NO_VOCAB_LIMIT = torch.iinfo(torch.int64).max
+
 
 def _shift(x: torch.Tensor, fill: float | int) -> torch.Tensor:
     """``x[:, 1:]`` padded with ``fill`` at the end (``(B, T)`` stays ``(B, T)``)."""
@@ -175,13 +178,15 @@ def causal_lm_weight(
         tensor([[1., 1., 0.]], dtype=torch.float64)
     """
     _check_reduction(reduction)
-    vocab = int(labels.max().item()) + 1 if class_weight is None else len(class_weight)
+    # Without a class weight the vocabulary size is not needed (labels only mark tokens): the
+    # range check then only refuses negative labels, with no host read of labels.max().
+    vocab = _NO_VOCAB_LIMIT if class_weight is None else len(class_weight)
     like = torch.empty(0, dtype=torch.float64, device=labels.device)
     if class_weight is not None and isinstance(class_weight, torch.Tensor):
         like = torch.empty(0, dtype=_compute_dtype(class_weight.dtype), device=labels.device)
     p = _Prepared(
         labels,
-        vocab=max(vocab, 1),
+        vocab=vocab,
         like=like,
         token_weight=token_weight,
         sequence_weight=sequence_weight,

@@ -43,21 +43,41 @@ __all__ = ["linear_cross_entropy"]
 # Logit elements per chunk (R·V): 2^24 float32 values are 64 MiB of temporaries per chunk, large
 # enough for efficient matrix products and for few passes over ∇W.
 _CHUNK_ELEMENTS = 1 << 24
+# Vocabulary rows per block of a half-precision ∇W product (V_b·H elements: 8 MiB of bfloat16).
+_BLOCK_ELEMENTS = 1 << 22
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def default_chunk_size(vocab: int) -> int:
-    """Tokens per chunk: ``max(2^24 / V, min(1024, 2^28 / V))``, clamped to ``[16, 8192]``.
+def _fast_half_matmul(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether ``dtype`` matrix products run natively on ``device`` (not emulated in float32)."""
+    if device.type != "cpu":
+        return True
+    cpu = getattr(torch, "cpu", None)
+    probe = {
+        torch.bfloat16: ("_is_avx512_bf16_supported", "_is_amx_tile_supported"),
+        torch.float16: ("_is_avx512_fp16_supported", "_is_amx_fp16_supported"),
+    }.get(dtype, ())
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in probe)
+
+
+def default_chunk_size(vocab: int, dtype: torch.dtype = torch.float32) -> int:
+    """Tokens per chunk: ``max(2^24 / V, min(1024, 2^28 / V))``, clamped to ``[16, 8192]``;
+    half that for bfloat16 / float16 inputs.
 
     At least ``2^24`` logits per chunk, and at least 1024 tokens while a chunk stays under
     ``2^28`` logits (1 GiB in float32): ``∇W += gᵀ·h`` reads and writes all of ``∇W`` once per
     chunk, so few, tall chunks keep large vocabularies fast (V = 131072: 1024 tokens, 512 MiB).
+    Half-precision inputs keep a second buffer (the chunk's logits in the input dtype) beside
+    the float32 one, and their float32 ``∇W`` sum is large next to the composition's
+    half-precision tensors, so their chunks are half as tall.
     """
     v = max(1, vocab)
     rows = max(_CHUNK_ELEMENTS // v, min(1024, (_CHUNK_ELEMENTS << 4) // v))
+    if dtype in (torch.bfloat16, torch.float16):
+        rows //= 2
     return int(min(8192, max(16, rows)))
 
 
@@ -81,37 +101,50 @@ class _LinearCrossEntropy(torch.autograd.Function):
         need_h, need_w = grad_enabled and bool(needs[0]), grad_enabled and bool(needs[1])
         need_b = grad_enabled and bias is not None and bool(needs[2])
         n, vocab = hidden.shape[0], weight.shape[0]
+        dev = hidden.device
         cdt = _compute_dtype(hidden.dtype)
+        half = weight.dtype != cdt
+        # Half-precision ∇W product in float32 where the device has no fast half matmul.
+        w32 = half and not _fast_half_matmul(dev, weight.dtype)
         grad_h = torch.empty_like(hidden) if need_h else None
-        grad_w = torch.zeros(weight.shape, dtype=cdt, device=weight.device) if need_w else None
-        grad_b = (
-            torch.zeros((vocab,), dtype=cdt, device=weight.device)
-            if need_b and bias is not None
-            else None
-        )
+        grad_w = torch.zeros(weight.shape, dtype=cdt, device=dev) if need_w else None
+        grad_b = torch.zeros((vocab,), dtype=cdt, device=dev) if need_b else None
         cw = None if class_weight is None else class_weight.to(cdt)
-        cw_sum = (
-            torch.full((), float(vocab), dtype=cdt, device=hidden.device)
-            if cw is None
-            else cw.sum()
-        )
+        cw_sum = torch.full((), float(vocab), dtype=cdt, device=dev) if cw is None else cw.sum()
         eps = float(smoothing)
-        total = torch.zeros((), dtype=torch.float64, device=hidden.device)
+        total = torch.zeros((), dtype=torch.float64, device=dev)
         any_grad = need_h or need_w or need_b
+        # One logits buffer (and one in the input dtype for half inputs) reused by every chunk:
+        # no fresh R×V allocation (and no page faults) per chunk.
+        rows_max = min(n, chunk_size)
+        zbuf = torch.empty((rows_max, vocab), dtype=cdt, device=dev)
+        lbuf = torch.empty((rows_max, vocab), dtype=weight.dtype, device=dev) if half else None
+        wt = weight.t()
         for r0 in range(0, n, chunk_size):
             r1 = min(n, r0 + chunk_size)
             h = hidden[r0:r1]
-            z = F.linear(h, weight, bias)
-            if z.dtype != cdt:
-                z = z.to(cdt)
+            z = zbuf[: r1 - r0]
+            zl = z if lbuf is None else lbuf[: r1 - r0]
+            if bias is None:
+                torch.mm(h, wt, out=zl)
+            else:
+                torch.addmm(bias, h, wt, out=zl)
+            if lbuf is not None:
+                z.copy_(zl)
             t = target[r0:r1]
             c = coef[r0:r1].to(cdt)
-            lse = torch.logsumexp(z, dim=1)
             z_y = z.gather(1, t.unsqueeze(1)).squeeze(1)
-            w_y = torch.ones_like(lse) if cw is None else cw[t]
-            loss = (1 - eps) * w_y * (lse - z_y)
+            zsum = None
             if eps > 0:
                 zsum = z.sum(dim=1) if cw is None else z @ cw
+            # log-sum-exp and softmax in place: p·S = exp(z - max) in the buffer, lse = max + log S.
+            zmax = z.amax(dim=1, keepdim=True)
+            z.sub_(zmax).exp_()
+            ssum = z.sum(dim=1)
+            lse = zmax.squeeze(1) + ssum.log()
+            w_y = torch.ones_like(lse) if cw is None else cw[t]
+            loss = (1 - eps) * w_y * (lse - z_y)
+            if zsum is not None:
                 loss = loss + (eps / vocab) * (cw_sum * lse - zsum)
             if z_loss > 0:
                 loss = loss + z_loss * w_y * lse * lse
@@ -121,26 +154,35 @@ class _LinearCrossEntropy(torch.autograd.Function):
             scale = (1 - eps) * w_y + (eps / vocab) * cw_sum
             if z_loss > 0:
                 scale = scale + (2 * z_loss) * w_y * lse
-            g = z.sub_(lse.unsqueeze(1)).exp_()  # p, in place of the logits
-            g.mul_((scale * c).unsqueeze(1))
+            g = z.mul_((scale * c / ssum).unsqueeze(1))  # ∂/∂z, in place of the logits
             g.scatter_add_(1, t.unsqueeze(1), (-(1 - eps) * w_y * c).unsqueeze(1))
             if eps > 0:
                 if cw is None:
                     g.sub_(((eps / vocab) * c).unsqueeze(1))
                 else:
                     g.sub_(((eps / vocab) * c).unsqueeze(1) * cw)
-            # Half-precision inputs: both products in the inputs' dtype (as the composition's
-            # autograd does; fast bf16 kernels), the chunks' ∇W summed in float32.
-            gl = g if g.dtype == weight.dtype else g.to(weight.dtype)
+            if grad_b is not None:
+                grad_b += g.sum(dim=0)
+            # Half-precision inputs: ∇h's product in the inputs' dtype (as the composition's
+            # autograd does), ∇W's in float32 where half matmuls are slow (CPUs without
+            # AVX512-BF16 / AMX), else in the inputs' dtype by vocabulary blocks; the chunks'
+            # ∇W summed in float32.
+            gl = g
+            if lbuf is not None:
+                gl = zl.copy_(g)
             if grad_h is not None:
                 torch.mm(gl, weight, out=grad_h[r0:r1])
             if grad_w is not None:
                 if gl is g:
                     grad_w.addmm_(g.t(), h)
+                elif w32:
+                    grad_w.addmm_(g.t(), h.to(cdt))
                 else:
-                    grad_w.add_(torch.mm(gl.t(), h))
-            if grad_b is not None:
-                grad_b += g.sum(dim=0)
+                    block = max(1, _BLOCK_ELEMENTS // max(1, h.shape[1]))
+                    for v0 in range(0, vocab, block):
+                        v1 = min(vocab, v0 + block)
+                        grad_w[v0:v1].add_(torch.mm(gl[:, v0:v1].t(), h))
+        del zbuf, lbuf
         # Back to the parameters' dtype now, so that only that copy is kept.
         if grad_w is not None and grad_w.dtype != weight.dtype:
             grad_w = grad_w.to(weight.dtype)
@@ -181,7 +223,7 @@ def linear_ce_sum(
     ``c_e = 0``); ``coef`` ``(N,)`` is the per-element coefficient ``c_e``.
     """
     if chunk_size is None:
-        chunk_size = default_chunk_size(weight.shape[0])
+        chunk_size = default_chunk_size(weight.shape[0], weight.dtype)
     out: torch.Tensor = _LinearCrossEntropy.apply(
         hidden.contiguous(),
         weight.contiguous(),

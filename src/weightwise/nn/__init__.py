@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._causal_lm import CausalLMLoss
 from ._classification import BCEWithLogitsLoss, CrossEntropyLoss
 from ._dense import (
     CompoundLoss,
@@ -28,6 +29,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BalancedSoftmaxLoss",
     "BinaryFocalLoss",
+    "CausalLMLoss",
     "CompoundLoss",
     "CrossEntropyLoss",
     "DiceLoss",
