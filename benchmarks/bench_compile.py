@@ -17,7 +17,7 @@ not trace ``Optimizer.zero_grad``). One warm-up compile, then new weight values 
 a recompilation would show. Reported: the median step time over
 ``--repeats`` steps, the ratio weightwise / composition (goals: compiled <= 1.05x, eager <=
 1.10x), and the host reads per step of weightwise's eager step in the default ("auto",
-eager on CPU) and "async" modes, counted at the ATen level (``benchmarks/_sync.py``): 0 in
+eager on CPU) and "async" modes, counted at the ATen level (``weightwise._host_reads``): 0 in
 "async" means the step would not synchronise an accelerator.
 
 Run: .venv/bin/python benchmarks/bench_compile.py [--repeats 20] [--cases ce,focal,dice+ce]
@@ -40,7 +40,7 @@ import weightwise
 from weightwise.losses import cross_entropy, dice_loss, focal_loss
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _sync import count_host_reads
+from weightwise._host_reads import count_host_reads
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 

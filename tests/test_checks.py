@@ -129,29 +129,7 @@ def test_async_mode_reads_nothing_from_the_device() -> None:
 
 # ---- no host reads in "async" mode: every public loss, forward and backward ---------------------
 
-#: ATen ops that read device values on the host (or have data-dependent output shapes).
-HOST_READS = frozenset(
-    {"_local_scalar_dense", "item", "nonzero", "masked_select", "unique", "_unique", "_unique2"}
-)
-
-
-def _count_host_reads(fn) -> list[str]:
-    """The host-reading ATen ops ``fn()`` dispatches, in order."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    seen: list[str] = []
-
-    class CountReads(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            name = func.__name__.split(".")[0]
-            if name in HOST_READS:
-                seen.append(name)
-            return func(*args, **(kwargs or {}))
-
-    with CountReads():
-        fn()
-    return seen
-
+from weightwise._host_reads import count_host_reads as _count_host_reads  # noqa: E402
 
 #: Losses that still read the device in "async" mode for a structural reason (none today).
 SYNCING_LOSSES: dict[str, str] = {}

@@ -1,4 +1,5 @@
-"""Count the host reads a function dispatches (ATen level), as ``tests/test_checks.py`` does.
+"""Count the host reads a function dispatches (ATen level): a debugging aid used by the tests
+and ``benchmarks/bench_compile.py`` to show that a training step never waits on the device.
 
 A host read is an op whose result the host must wait for: a scalar read (``item``,
 ``bool(tensor)``: ``_local_scalar_dense``) or an op with a data-dependent output shape
