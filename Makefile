@@ -11,7 +11,7 @@ GENERATED := docs/_generated/.stamp
 DIST_VENV ?= build/dist-venv
 export KERAS_BACKEND ?= torch
 
-.PHONY: install demo test lint typecheck pytest bench clean test-keras-jax docs dist
+.PHONY: install demo test lint typecheck pytest bench clean test-keras-jax test-keras-tf docs dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: lint typecheck pytest
 test-keras-jax: $(STAMP)
 	$(BIN)/python -m pip install -q jax jaxlib
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/keras
+
+# The Keras tests on the TensorFlow backend, tf.data included (not part of `make test`):
+# installs tensorflow-cpu into the venv.
+test-keras-tf: $(STAMP)
+	$(BIN)/python -m pip install -q tensorflow-cpu
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -p no:cacheprovider tests/keras
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

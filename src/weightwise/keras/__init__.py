@@ -14,7 +14,11 @@ What it gives a Keras user:
 * :class:`WeightedValidation`, a callback that logs the weighted, unweighted and
   class-weighted validation loss and weighted / unweighted metrics side by side;
 * :class:`WeightedPyDataset`, a ``keras.utils.PyDataset`` of ``(x, y, w)`` batches that can
-  draw its batches through a weightwise sampler.
+  draw its batches through a weightwise sampler;
+* ``tf.data`` helpers (TensorFlow imported only when called): :func:`with_class_weight`
+  (``(x, y[, s]) → (x, y, s·class_weight[y])``, per pixel for masks), :func:`augment`
+  (weight-carrying augmentation), :func:`stratified_split` (weights travel with samples) and
+  :func:`rebalance` (class re-drawing that says what it does to the weights).
 
 See ``docs/keras.md``.
 """
@@ -46,6 +50,7 @@ from ._losses import (
     Focal,
     LogitAdjusted,
 )
+from ._tfdata import augment, rebalance, stratified_split, with_class_weight
 from ._weights import class_weight_dict
 
 __all__ = [
@@ -58,5 +63,9 @@ __all__ = [
     "LogitAdjusted",
     "WeightedPyDataset",
     "WeightedValidation",
+    "augment",
     "class_weight_dict",
+    "rebalance",
+    "stratified_split",
+    "with_class_weight",
 ]

@@ -8,11 +8,15 @@ Everything here is written with ``keras.ops`` so that it runs on every Keras 3 b
 checks (finite and non-negative weights, targets in range, probabilities in ``[0, 1]``) run only
 while :func:`weightwise.set_checks` is on *and* the tensors are concrete: inside a traced
 function (JAX ``jit``, a TensorFlow graph) the values are unknown and the checks are skipped.
-Shape checks always run, since Keras shapes are static.
+Shape checks always run on the static shapes. A dimension that is unknown while tracing (the
+batch axis of a TensorFlow graph built from a ``tf.data.Dataset`` is ``None``) is taken to match
+and is read at run time with ``keras.ops.shape``.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,13 +38,55 @@ __all__ = [
     "broadcast_weight",
     "check_reduction",
     "class_vector",
+    "dims",
+    "numel",
     "reduce",
+    "shape_of",
     "validate_class_weight",
 ]
 
 
-def shape_of(x: Any) -> tuple[int, ...]:
-    return tuple(int(d) for d in x.shape)
+def shape_of(x: Any) -> tuple[Any, ...]:
+    """The static shape: ``int`` per known dimension, ``None`` where it is unknown (traced)."""
+    return tuple(None if d is None else int(d) for d in x.shape)
+
+
+def dims(x: Any) -> tuple[Any, ...]:
+    """The shape to compute with: ``int`` where known, a scalar tensor where not (TensorFlow)."""
+    return tuple(ops.shape(x))
+
+
+def numel(x: Any) -> Any:
+    """The number of elements: a Python int when the shape is static, else a scalar tensor."""
+    static = shape_of(x)
+    if None not in static:
+        return math.prod(static)
+    total: Any = 1
+    for d in dims(x):
+        total = total * d
+    return total
+
+
+# Unknown dimensions stand in as distinct negative sizes for the contract's (static) shape rules.
+_UNKNOWN = -1_000_000_000
+
+
+def _known(shape: Sequence[Any], other: Sequence[Any]) -> tuple[int, ...]:
+    """``shape`` with each ``None`` replaced by ``other``'s size there when known (a traced
+    dimension is taken to match), else by a placeholder unique to its position."""
+    out = []
+    for i, d in enumerate(shape):
+        if d is not None:
+            out.append(int(d))
+        elif i < len(other) and other[i] is not None and other[i] != 1:  # no size-1 broadcast
+            out.append(int(other[i]))
+        else:
+            out.append(_UNKNOWN - i)
+    return tuple(out)
+
+
+def _unknown_as_none(message: str) -> str:
+    return re.sub(r"-100000\d{4}", "None", message)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -86,11 +132,12 @@ def check_finite_nonnegative(x: Any, name: str) -> None:
 
 def broadcast_weight(
     weight: Any,
-    grid: tuple[int, ...],
+    grid: tuple[Any, ...],
     *,
     dtype: str,
     name: str = "sample_weight",
     class_axis: bool = False,
+    dynamic: tuple[Any, ...] | None = None,
 ) -> Any:
     """Broadcast a weight onto a channels-last element grid by left-aligned broadcasting.
 
@@ -99,11 +146,29 @@ def broadcast_weight(
     grid is ``(N, d..., C)`` with the label axis *last* (Keras' channels-last layout), and four
     shapes are accepted: ``(N,)``, ``(N, C)`` per sample and label, ``(N, d...)`` per pixel and
     the full grid. When ``(N, C)`` and ``(N, d...)`` coincide the weight is refused.
+
+    ``grid`` is the static grid (``None`` for a dimension unknown while tracing); ``dynamic``
+    gives its sizes at run time (:func:`dims` of a tensor on the grid) and is needed only when
+    ``grid`` has an unknown dimension.
     """
     w = ops.cast(ops.convert_to_tensor(weight), dtype)
     check_finite_nonnegative(w, name)
-    view = weight_view_shape(shape_of(w), grid, name=name, class_axis=class_axis, label_axis=-1)
-    return ops.broadcast_to(ops.reshape(w, view), grid)
+    wshape = shape_of(w)
+    if None not in grid and None not in wshape:
+        view = weight_view_shape(wshape, grid, name=name, class_axis=class_axis, label_axis=-1)
+        return ops.broadcast_to(ops.reshape(w, view), grid)
+    if dynamic is None:
+        raise ValueError(f"the element grid {grid} has an unknown dimension; pass its sizes")
+    g = _known(grid, wshape)
+    try:
+        view = weight_view_shape(
+            _known(wshape, g), g, name=name, class_axis=class_axis, label_axis=-1
+        )
+    except ValueError as err:
+        raise ValueError(_unknown_as_none(str(err))) from None
+    # Each entry of the view is 1 (an inserted axis) or the grid's size there.
+    target = tuple(1 if v == 1 else dynamic[i] for i, v in enumerate(view))
+    return ops.broadcast_to(ops.reshape(w, target), tuple(dynamic))
 
 
 def validate_class_weight(class_weight: Any, name: str = "class_weight") -> Any:

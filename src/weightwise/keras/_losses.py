@@ -30,6 +30,8 @@ from ._common import (
     check_reduction,
     check_values,
     class_vector,
+    dims,
+    numel,
     reduce,
     shape_of,
     validate_class_weight,
@@ -106,10 +108,16 @@ class _ContractLoss(keras_losses.Loss):
         grid = shape_of(values)
         omega = kappa
         if sample_weight is not None:
-            s = broadcast_weight(sample_weight, grid, dtype=self.dtype, class_axis=self._class_axis)
+            s = broadcast_weight(
+                sample_weight,
+                grid,
+                dtype=self.dtype,
+                class_axis=self._class_axis,
+                dynamic=dims(values),
+            )
             values = values * s
             omega = s if omega is None else s * omega
-        count: Any = math.prod(grid) if valid is None else ops.sum(valid)
+        count: Any = numel(values) if valid is None else ops.sum(valid)
         return reduce(values, omega, count, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
@@ -135,7 +143,7 @@ def _split_target(y_true: Any, y_pred: Any) -> tuple[bool, Any]:
     if tshape == grid:
         return True, y_true
     if tshape == (*grid, 1):
-        return True, ops.reshape(y_true, grid)
+        return True, ops.squeeze(y_true, axis=-1)
     raise ValueError(
         f"y_true must have shape {grid} or {(*grid, 1)} (class indices) or {pshape} "
         f"(one-hot or soft targets) for y_pred of shape {pshape}; got {tshape}"
@@ -796,10 +804,11 @@ class Dice(_ContractLoss):
     def call(self, y_true: Any, y_pred: Any) -> Any:
         return self.__call__(y_true, y_pred)
 
-    def _inputs(self, y_true: Any, y_pred: Any) -> tuple[Any, Any, Any, tuple[int, ...]]:
-        """``(prob (N,S,C), g (N,S,C), valid (N,S,1) or None, weight grid)``."""
+    def _inputs(self, y_true: Any, y_pred: Any) -> tuple[Any, Any, Any, tuple[Any, ...]]:
+        """``(prob (N,S,C), g (N,S,C), valid (N,S,1) or None, weight grid)``; the weight grid
+        is a prefix of ``y_pred``'s shape."""
         pshape, tshape = shape_of(y_pred), shape_of(y_true)
-        n = pshape[0] if pshape else 0
+        n = dims(y_pred)[0] if pshape else 0
         if self.mode == "binary":
             grid = pshape[:-1] if len(pshape) >= 2 and pshape[-1] == 1 else pshape
             if tshape not in (grid, (*grid, 1)) and tshape != pshape:
@@ -840,19 +849,22 @@ class Dice(_ContractLoss):
         y_true = ops.convert_to_tensor(y_true)
         prob, g, pixel, grid = self._inputs(y_true, y_pred)
         n, c = shape_of(prob)[0], shape_of(prob)[-1]
+        n_dyn, dyn_grid = dims(prob)[0], dims(y_pred)[: len(grid)]
         sample = None
         if sample_weight is not None:
             sw = ops.convert_to_tensor(sample_weight)
             wshape = shape_of(sw)
             if self.mode == "binary" and wshape == shape_of(y_pred) and wshape != grid:
-                sw = ops.reshape(sw, grid)
+                sw = ops.squeeze(sw, axis=-1)
                 wshape = grid
-            if wshape in ((), (n,)):
-                sample = broadcast_weight(sw, (n,), dtype=self.dtype)
+            if wshape in ((), (n,)) or (n is None and len(wshape) == 1):
+                sample = broadcast_weight(sw, (n,), dtype=self.dtype, dynamic=(n_dyn,))
             else:
                 multilabel = self.mode == "multilabel"
-                w = broadcast_weight(sw, grid, dtype=self.dtype, class_axis=multilabel)
-                w = ops.reshape(w, (n, -1, c if multilabel else 1))
+                w = broadcast_weight(
+                    sw, grid, dtype=self.dtype, class_axis=multilabel, dynamic=dyn_grid
+                )
+                w = ops.reshape(w, (n_dyn, -1, c if multilabel else 1))
                 pixel = w if pixel is None else w * pixel
         pp = prob * prob if self.squared else prob
         gg = g * g if self.squared else g
