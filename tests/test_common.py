@@ -180,15 +180,19 @@ NN_CASES: dict[str, str] = {
 LossFn = Callable[..., torch.Tensor]
 
 
+def nn_weight_keyword(name: str) -> str:
+    """The forward keyword that takes the registry's per-row weight: ``sample_weight``, or
+    ``sequence_weight`` for the causal-LM loss (its rows are sequences)."""
+    return "sequence_weight" if name == "CausalLMLoss" else "sample_weight"
+
+
 def _nn_loss(name: str, options: Mapping[str, Any]) -> LossFn:
     def fn(x: torch.Tensor, t: torch.Tensor, *, sample_weight: Any, reduction: str) -> torch.Tensor:
         if name == "CompoundLoss":
             module = NN.CompoundLoss.dice_ce(reduction=reduction, **options)
         else:
             module = getattr(NN, name)(reduction=reduction, **options)
-        if name == "CausalLMLoss":
-            return module(x, t, sequence_weight=sample_weight)  # type: ignore[no-any-return]
-        out: torch.Tensor = module(x, t, sample_weight=sample_weight)
+        out: torch.Tensor = module(x, t, **{nn_weight_keyword(name): sample_weight})
         return out
 
     return fn

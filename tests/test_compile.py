@@ -33,7 +33,14 @@ import weightwise
 import weightwise.losses as L
 import weightwise.metrics as MC
 import weightwise.nn as NN
-from test_common import CLASS_CASES, LOSS_CASES, METRIC_CASES, NN_CASES, _metric_data
+from test_common import (
+    CLASS_CASES,
+    LOSS_CASES,
+    METRIC_CASES,
+    NN_CASES,
+    _metric_data,
+    nn_weight_keyword,
+)
 
 #: Exact ranking metrics: list states that grow each step (see the module docstring).
 GROWING_STATE = {"AUROC", "AveragePrecision"}
@@ -85,7 +92,7 @@ def test_module_fullgraph_without_recompiling_for_new_weight_values(name: str) -
         module = getattr(NN, name)(reduction="weighted_mean", **options)
 
     def step(x: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = module(x, t, sample_weight=w)
+        out: torch.Tensor = module(x, t, **{nn_weight_keyword(name): w})
         return out
 
     _check_loss_step(step, fname)
