@@ -439,6 +439,7 @@ def _html(results: dict[str, Any], figs: dict[str, Path]) -> str:
         )
     else:
         lower = _lower_task(results, figs, split_name)
+    hidden = f" {_e(cfg['hidden'])}" if cfg.get("hidden") else ""  # the MLP's layer sizes only
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>weightwise compare</title>
@@ -467,7 +468,7 @@ bootstrap intervals (a report, never a choice). * marks an interval that exclude
 <th>val diff vs none [interval]</th><th>test diff vs none [95%]</th>{head}{pc_head}</tr>
 {"".join(rows)}</table>
 <p>{source}</p>
-<p>Same model ({_e(cfg["model"])} {_e(cfg["hidden"])}), same initialisation and seed
+<p>Same model ({_e(cfg["model"])}{hidden}), same initialisation and seed
 ({_e(cfg["seed"])}, {_e(cfg.get("seeds", 1))} seed(s)), {_e(cfg["epochs"])} epochs of
 {_e(cfg["optimizer"])} (lr {_e(cfg["lr"])}, batch {_e(cfg["batch_size"])}) for every
 strategy.</p>
