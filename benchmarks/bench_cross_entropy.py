@@ -1,13 +1,16 @@
 """Forward+backward time and peak memory of weightwise's weighted CE / BCE against PyTorch.
 
-Every (case, variant) runs in a fresh Python process, so that one variant's allocations cannot
-hide or inflate another's peak. In the child:
+Method (as in ``bench_focal.py``):
 
-1. the inputs are built (logits, targets, weights), then the resident set size is read
-   (``/proc/self/statm``) as the baseline;
-2. one forward+backward runs, and the peak RSS growth is ``ru_maxrss - baseline``
-   (``resource.getrusage``): what the loss itself needed beyond its inputs, gradient included;
-3. ``--repeats`` more forward+backward passes are timed; the median is reported.
+* **Time**: one fresh child process per case times every variant, taking turns (round-robin
+  repeats after two warm-up rounds), so drift in the machine's load hits them alike; each
+  variant's median forward+backward time is reported. (Timing the variants in separate
+  processes one after the other gave the loaded column a bias of its own: a later process met
+  a different phase of the competing load.)
+* **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads the
+  resident set size (``/proc/self/statm``) as the baseline, runs one forward+backward, and the
+  peak RSS growth is ``ru_maxrss - baseline`` (``resource.getrusage``): what the loss needed
+  beyond its inputs, gradient included.
 
 Variants:
   * ``weightwise``: ``weightwise.losses.cross_entropy`` / ``binary_cross_entropy`` with sample
@@ -22,8 +25,8 @@ Cases: N=65536 with C in {10, 1000}; dense (8, 21, 256, 256); BCE 65536 x 1000 m
 Goals (issue 10, against the composition): C=1000 at most 0.6x time and 0.4x memory; dense and
 BCE at most 0.7x time and 0.5x memory; never slower at C=10. (Issue 2: within 1.10x.)
 
-Quiet and loaded (issue 18): every child runs twice, once on the machine as it is ("quiet") and
-once while ``benchmarks/_load.py`` keeps one busy-loop process per core running ("loaded").
+Quiet and loaded (issue 18): the timing child runs twice, once on the machine as it is ("quiet")
+and once while ``benchmarks/_load.py`` keeps one busy-loop process per core running ("loaded").
 Goal: loaded, weightwise at most 1.10x the composition in every case. The ``path`` column says
 which path weightwise's default took in the child (``fused``, or ``composed`` when it saw the
 CPU contended; see ``weightwise.losses._fused.cpu_contended``). On a shared machine "quiet" is
@@ -42,6 +45,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 CASES = {
     "ce N=65536 C=10": ("ce", (65536, 10)),
@@ -63,7 +68,7 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _child(kind: str, shape: tuple[int, ...], variant: str, repeats: int) -> dict[str, float]:
+def _inputs(kind: str, shape: tuple[int, ...]) -> tuple[Any, dict[str, Callable[[], Any]]]:
     import torch
     import torch.nn.functional as F
 
@@ -102,26 +107,37 @@ def _child(kind: str, shape: tuple[int, ...], variant: str, repeats: int) -> dic
             ).mean(),
             "plain": lambda: F.binary_cross_entropy_with_logits(x, t),
         }
-    fn = fns[variant]
+    return x, fns
+
+
+def _child_memory(kind: str, shape: tuple[int, ...], variant: str) -> dict[str, float]:
+    _x, fns = _inputs(kind, shape)
     base = _rss_bytes()
-    loss = fn()
+    loss = fns[variant]()
     loss.backward()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    value = float(loss)
-    times = []
-    for _ in range(repeats):
-        x.grad = None
-        t0 = time.perf_counter()
-        fn().backward()
-        times.append(time.perf_counter() - t0)
+    return {"mem": max(0, peak - base), "value": float(loss)}
+
+
+def _child_time(kind: str, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
     from weightwise.losses._fused import cpu_contended
 
-    return {
-        "time": statistics.median(times),
-        "mem": max(0, peak - base),
-        "value": value,
-        "contended": float(cpu_contended()),
-    }
+    x, fns = _inputs(kind, shape)
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    contended: list[bool] = []
+    for i in range(repeats + 2):
+        for variant in VARIANTS:
+            x.grad = None
+            t0 = time.perf_counter()
+            fns[variant]().backward()
+            dt = time.perf_counter() - t0
+            if i >= 2:  # two warm-up rounds
+                times[variant].append(dt)
+                if variant == "weightwise":
+                    contended.append(cpu_contended())  # the path the call just took
+    out = {v: statistics.median(ts) for v, ts in times.items()}
+    out["contended"] = sum(contended) / max(1, len(contended))
+    return out
 
 
 def main() -> None:
@@ -129,12 +145,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--no-load", action="store_true", help="skip the loaded column")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, shape_s, variant = args.child
+        what, kind, shape_s, variant = args.child
         shape = tuple(int(v) for v in shape_s.split("x"))
-        print(json.dumps(_child(kind, shape, variant, args.repeats)))
+        if what == "time":
+            print(json.dumps(_child_time(kind, shape, args.repeats)))
+        else:
+            print(json.dumps(_child_memory(kind, shape, variant)))
         return
 
     import torch
@@ -145,7 +164,8 @@ def main() -> None:
     cases = QUICK if args.quick else CASES
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cores()} cores, float32, "
-        f"median of {args.repeats}, one fresh process per (case, variant, load); "
+        f"median of {args.repeats} round-robin repeats, one fresh process per case and load "
+        f"(time) and per (case, variant) (memory); "
         f"load average now {os.getloadavg()[0]:.2f}"
     )
     head = (
@@ -155,36 +175,45 @@ def main() -> None:
     print(head)
     worst = 0.0
 
-    def run(kind: str, shape: tuple[int, ...], variant: str) -> dict[str, float]:
+    def run(what: str, kind: str, shape: tuple[int, ...], variant: str) -> dict[str, float]:
         out = subprocess.run(
-            [sys.executable, __file__, "--repeats", str(args.repeats), "--child", kind,
+            [sys.executable, __file__, "--repeats", str(args.repeats), "--child", what, kind,
              "x".join(map(str, shape)), variant],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
     for name, (kind, shape) in cases.items():
-        quiet = {v: run(kind, shape, v) for v in VARIANTS}
+        quiet = run("time", kind, shape, "-")
         if args.no_load:
             loaded = quiet
         else:
             with busy_cores():
-                loaded = {v: run(kind, shape, v) for v in VARIANTS}
-        qc, lc, plain = quiet["composition"], loaded["composition"], quiet["plain"]
+                loaded = run("time", kind, shape, "-")
+        mem = {v: run("memory", kind, shape, v) for v in VARIANTS}
+        qc, lc, plain, mc = (
+            quiet["composition"],
+            loaded["composition"],
+            quiet["plain"],
+            mem["composition"],
+        )
         for variant in VARIANTS:
-            q, ld = quiet[variant], loaded[variant]
+            q, ld, m = quiet[variant], loaded[variant], mem[variant]["mem"]
             path = ""
             if variant == "weightwise":
-                path = "/".join("composed" if r["contended"] else "fused" for r in (q, ld))
-                worst = max(worst, ld["time"] / lc["time"])
+                path = "/".join(
+                    f"composed {r['contended']:.0%}" if r["contended"] else "fused"
+                    for r in (quiet, loaded)
+                )
+                worst = max(worst, ld / lc)
             print(
-                f"{name:<24}{variant:<14}{q['time'] * 1e3:>8.1f}ms{q['time'] / qc['time']:>7.2f}x"
-                f"{ld['time'] * 1e3:>8.1f}ms{ld['time'] / lc['time']:>7.2f}x"
-                f"{q['mem'] / 2**20:>8.0f}MB{q['mem'] / max(qc['mem'], 1):>7.2f}x"
-                f"{q['time'] / plain['time']:>8.2f}x  {path}"
+                f"{name:<24}{variant:<14}{q * 1e3:>8.1f}ms{q / qc:>7.2f}x"
+                f"{ld * 1e3:>8.1f}ms{ld / lc:>7.2f}x"
+                f"{m / 2**20:>8.0f}MB{m / max(mc['mem'], 1):>7.2f}x"
+                f"{q / plain:>8.2f}x  {path}"
             )
-        rel = abs(quiet["weightwise"]["value"] - qc["value"]) / abs(qc["value"])
-        assert rel < 1e-4, f"{name}: weightwise {quiet['weightwise']['value']} != {qc['value']}"
+        rel = abs(mem["weightwise"]["value"] - mc["value"]) / abs(mc["value"])
+        assert rel < 1e-4, f"{name}: weightwise {mem['weightwise']['value']} != {mc['value']}"
     if not args.no_load:
         print(f"worst loaded ratio weightwise / composition: {worst:.2f}x (goal <= 1.10x)")
 

@@ -78,6 +78,33 @@ def test_cross_entropy_hard(shape, weight, ignore, smoothing, reduction, dtype):
     _assert_same(_both(fn, logits), dtype)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("shape", [(6, 7), (2, 7, 3)])
+def test_cross_entropy_hard_extreme_logits_match_pytorch(shape, smoothing):
+    # Logit gaps of thousands: exp(x) overflows and exp(x - max) underflows for all but the
+    # largest class, so only a max-subtracted log-sum-exp gives finite values and gradients.
+    g = torch.Generator().manual_seed(7)
+    n, c, *rest = shape
+    logits = torch.randn(*shape, generator=g) * 2000.0
+    target = torch.randint(0, c, (n, *rest), generator=g)
+    cw = torch.rand(c, generator=g) + 0.5
+    sw = torch.rand(n, generator=g)
+    x = logits.clone().requires_grad_(True)
+    loss = cross_entropy(
+        x, target, sample_weight=sw, class_weight=cw, label_smoothing=smoothing, fused=True
+    )
+    loss.backward()
+    assert "Fused" in type(loss.grad_fn).__name__
+    xr = logits.clone().requires_grad_(True)
+    per = F.cross_entropy(xr, target, weight=cw, reduction="none", label_smoothing=smoothing)
+    sw_grid = sw.reshape(n, *([1] * len(rest)))
+    expected = (per * sw_grid).sum() / target.numel()
+    expected.backward()
+    assert torch.isfinite(loss) and torch.isfinite(x.grad).all()
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("shape", [(7, 4), (2, 3, 4, 4)])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])

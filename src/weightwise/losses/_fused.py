@@ -165,13 +165,13 @@ def _ce_chunk(
     replaced by 0 and carrying ``c = 0``), or ``soft`` has the shape of ``x``.
     """
     num_classes = x.shape[1]
-    # log_softmax is PyTorch's fused, max-subtracted log-sum-exp kernel: stable for any logits,
-    # and the chunk's log-probabilities stay in cache for the steps below.
-    logp = torch.log_softmax(x, dim=1)
     c = coef.unsqueeze(1)  # (R, 1, K)
     view = (1, num_classes) + (1,) * (x.dim() - 2)
     cw_view = None if cw is None else cw.view(view)
     if soft is not None:
+        # log_softmax is PyTorch's fused, max-subtracted log-sum-exp kernel: stable for any
+        # logits, and the chunk's log-probabilities stay in cache for the steps below.
+        logp = torch.log_softmax(x, dim=1)
         # A = -Σ_c cw_c t'_c log p_c;  ∇A = p·Σ_c cw_c t'_c - cw·t'
         t = soft if smoothing == 0 else soft * (1 - smoothing) + smoothing / num_classes
         wt = t if cw_view is None else t * cw_view
@@ -181,18 +181,27 @@ def _ce_chunk(
         grad.mul_(wsum * c).sub_(wt * c)
         return (coef.to(torch.float64) * loss.to(torch.float64)).sum()
     assert target is not None
+    # Hard targets: one exponential per logit. The max-subtracted exponentials e = exp(x - m)
+    # are written straight into the gradient buffer; log-sum-exp = m + log Σe (Σe >= 1, so no
+    # underflow to log 0), log p_y = x_y - lse, and p = e / Σe is formed by one in-place scale.
+    m = x.amax(dim=1, keepdim=True)
+    torch.sub(x, m, out=grad)
+    grad.exp_()
+    total_e = grad.sum(dim=1, keepdim=True)
+    lse = (m + total_e.log()).squeeze(1)  # (R, K)
     idx = target.unsqueeze(1)  # (R, 1, K)
-    lp_y = logp.gather(1, idx).squeeze(1)  # (R, K)
+    lp_y = x.gather(1, idx).squeeze(1) - lse
     w_y = torch.ones_like(lp_y) if cw is None else cw[target]
     # A = -(1-ε)·cw_y·log p_y - ε/C·Σ_c cw_c log p_c
     loss = -(1 - smoothing) * w_y * lp_y
     if smoothing > 0:
+        # Σ_c cw_c log p_c = Σ_c cw_c (x_c - lse)
+        logp = x - lse.unsqueeze(1)
         lw = logp.sum(dim=1) if cw_view is None else (logp * cw_view).sum(dim=1)
         loss = loss - (smoothing / num_classes) * lw
     # ∇A = p·((1-ε)cw_y + ε/C·Σcw) - (1-ε)cw_y·onehot(y) - ε/C·cw
     scale = (1 - smoothing) * w_y + (smoothing / num_classes) * cw_sum
-    torch.exp(logp, out=grad)
-    grad.mul_((scale * coef).unsqueeze(1))
+    grad.mul_((scale * coef).unsqueeze(1) / total_e)
     grad.scatter_add_(1, idx, (-(1 - smoothing) * w_y * coef).unsqueeze(1))
     if smoothing > 0:
         sub = torch.ones(view, dtype=x.dtype, device=x.device)
