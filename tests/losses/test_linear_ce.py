@@ -68,6 +68,26 @@ def test_equals_composition_value_and_gradient(reduction, eps, zl, chunk_size):
         torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "weighted_mean"])
+@pytest.mark.parametrize("chunk_size", [5, None])
+def test_row_blocks_inside_chunks_equal_composition(reduction, chunk_size, monkeypatch):
+    # the elementwise work walks each chunk in blocks of rows (3 here: ragged in chunks of 5)
+    from weightwise.losses import _linear
+
+    monkeypatch.setattr(_linear, "_CACHE_ELEMENTS", 3 * V)
+    h, w, b, y, s, cw = _inputs(seed=2)
+    got = linear_cross_entropy(
+        h, w, y, bias=b, sample_weight=s, class_weight=cw, ignore_index=-100,
+        label_smoothing=0.1, z_loss=1e-2, reduction=reduction, chunk_size=chunk_size,
+    )  # fmt: skip
+    ref = _composition(h, w, b, y, s, cw, reduction, 0.1, 1e-2)
+    torch.testing.assert_close(got, ref, rtol=1e-11, atol=1e-13)
+    for a, e in zip(
+        torch.autograd.grad(got, (h, w, b)), torch.autograd.grad(ref, (h, w, b)), strict=True
+    ):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-13)
+
+
 def test_unweighted_defaults_equal_torch():
     h, w, _, y, _, _ = _inputs()
     y = y.clamp(min=0)
@@ -153,6 +173,7 @@ def test_bfloat16_is_close_to_float32(fast_half, monkeypatch):
 
     monkeypatch.setattr(_linear, "_fast_half_matmul", lambda device, dtype: fast_half)
     monkeypatch.setattr(_linear, "_BLOCK_ELEMENTS", 2 * H)
+    monkeypatch.setattr(_linear, "_CACHE_ELEMENTS", 2 * V)  # row blocks of 2 in chunks of 5
     h, w, b, y, s, cw = _inputs(torch.float32, seed=4)
     hb, wb, bb = (t.detach().bfloat16().requires_grad_() for t in (h, w, b))
     got = linear_cross_entropy(

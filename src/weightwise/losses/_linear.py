@@ -5,8 +5,10 @@ Memory model. A language-model head's logits for 8192 tokens and a 128k vocabula
 float32, and autograd keeps them (or their log-softmax) for the backward pass, which then
 allocates a gradient of the same size. Here the forward pass walks over chunks of ``R`` tokens;
 for each chunk it computes the chunk's logits ``z = h·Wᵀ + b`` (``R × V``), their log-sum-exp,
-the chunk's loss, and the gradient ``g = ∂loss/∂z`` in place of the logits (all in float32, or
-float64 for float64 inputs), and immediately contracts ``g`` into the gradients of the inputs:
+the chunk's loss, and the gradient ``g = ∂loss/∂z`` in place of the logits (the elementwise
+work in float32, or float64 for float64 inputs, block by block of rows that fit in a core's
+cache; half-precision logits are upcast per block and ``g`` stored back in their dtype), and
+immediately contracts ``g`` into the gradients of the inputs:
 ``∇h = g·W`` (rows of the chunk) and ``∇W += gᵀ·h``, ``∇b += Σ g``, summed over the chunks in
 float32 (float64). For bfloat16 / float16 inputs the two products run in that dtype, as
 autograd's would, and each chunk's ``gᵀ·h`` is added to the float32 sum. Only
@@ -43,6 +45,9 @@ __all__ = ["linear_cross_entropy"]
 # Logit elements per chunk (R·V): 2^24 float32 values are 64 MiB of temporaries per chunk, large
 # enough for efficient matrix products and for few passes over ∇W.
 _CHUNK_ELEMENTS = 1 << 24
+# Logit elements per block of rows for the elementwise work (2^19 float32 values: 2 MiB, about
+# a core's L2 cache).
+_CACHE_ELEMENTS = 1 << 19
 # Vocabulary rows per block of a half-precision ∇W product (V_b·H elements: 8 MiB of bfloat16).
 _BLOCK_ELEMENTS = 1 << 22
 
@@ -70,15 +75,60 @@ def default_chunk_size(vocab: int, dtype: torch.dtype = torch.float32) -> int:
     At least ``2^24`` logits per chunk, and at least 1024 tokens while a chunk stays under
     ``2^28`` logits (1 GiB in float32): ``∇W += gᵀ·h`` reads and writes all of ``∇W`` once per
     chunk, so few, tall chunks keep large vocabularies fast (V = 131072: 1024 tokens, 512 MiB).
-    Half-precision inputs keep a second buffer (the chunk's logits in the input dtype) beside
-    the float32 one, and their float32 ``∇W`` sum is large next to the composition's
-    half-precision tensors, so their chunks are half as tall.
+    Half-precision inputs keep their float32 ``∇W`` sum (and its copy in the input dtype),
+    which is large next to the composition's half-precision tensors, so their chunks are half
+    as tall.
     """
     v = max(1, vocab)
     rows = max(_CHUNK_ELEMENTS // v, min(1024, (_CHUNK_ELEMENTS << 4) // v))
     if dtype in (torch.bfloat16, torch.float16):
         rows //= 2
     return int(min(8192, max(16, rows)))
+
+
+def _softmax_block(
+    z: torch.Tensor,
+    t: torch.Tensor,
+    c: torch.Tensor,
+    cw: torch.Tensor | None,
+    cw_sum: torch.Tensor,
+    eps: float,
+    z_loss: float,
+    vocab: int,
+    grad: bool,
+) -> torch.Tensor:
+    """``Σ c·A`` (float64) over a block of logit rows ``z`` ``(R, V)``; with ``grad``, ``z`` is
+    overwritten by ``∂(Σ c·A)/∂z``."""
+    z_y = z.gather(1, t.unsqueeze(1)).squeeze(1)
+    zsum = None
+    if eps > 0:
+        zsum = z.sum(dim=1) if cw is None else z @ cw
+    # log-sum-exp and softmax in place: p·S = exp(z - max) in the buffer, lse = max + log S
+    # (S >= 1: no log 0, and no overflow whatever the logits).
+    zmax = z.amax(dim=1, keepdim=True)
+    z.sub_(zmax).exp_()
+    ssum = z.sum(dim=1)
+    lse = zmax.squeeze(1) + ssum.log()
+    w_y = torch.ones_like(lse) if cw is None else cw[t]
+    loss = (1 - eps) * w_y * (lse - z_y)
+    if zsum is not None:
+        loss = loss + (eps / vocab) * (cw_sum * lse - zsum)
+    if z_loss > 0:
+        loss = loss + z_loss * w_y * lse * lse
+    total = (c.to(torch.float64) * loss.to(torch.float64)).sum()
+    if not grad:
+        return total
+    scale = (1 - eps) * w_y + (eps / vocab) * cw_sum
+    if z_loss > 0:
+        scale = scale + (2 * z_loss) * w_y * lse
+    z.mul_((scale * c / ssum).unsqueeze(1))
+    z.scatter_add_(1, t.unsqueeze(1), (-(1 - eps) * w_y * c).unsqueeze(1))
+    if eps > 0:
+        if cw is None:
+            z.sub_(((eps / vocab) * c).unsqueeze(1))
+        else:
+            z.sub_(((eps / vocab) * c).unsqueeze(1) * cw)
+    return total
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -114,75 +164,58 @@ class _LinearCrossEntropy(torch.autograd.Function):
         eps = float(smoothing)
         total = torch.zeros((), dtype=torch.float64, device=dev)
         any_grad = need_h or need_w or need_b
-        # One logits buffer (and one in the input dtype for half inputs) reused by every chunk:
-        # no fresh R×V allocation (and no page faults) per chunk.
+        # One logits buffer reused by every chunk: no fresh R×V allocation (and no page faults)
+        # per chunk. Its rows are then worked through in cache-sized blocks (softmax, loss and
+        # ∂/∂z in place), so that the elementwise passes run in cache rather than over the
+        # whole R×V buffer in memory; half-precision logits are upcast block by block into a
+        # small float32 scratch buffer and the gradient written back in their dtype.
         rows_max = min(n, chunk_size)
-        zbuf = torch.empty((rows_max, vocab), dtype=cdt, device=dev)
-        lbuf = torch.empty((rows_max, vocab), dtype=weight.dtype, device=dev) if half else None
+        zbuf = torch.empty((rows_max, vocab), dtype=weight.dtype, device=dev)
+        block = max(1, min(rows_max, _CACHE_ELEMENTS // max(1, vocab)))
+        scratch = torch.empty((block, vocab), dtype=cdt, device=dev) if half else None
         wt = weight.t()
         for r0 in range(0, n, chunk_size):
             r1 = min(n, r0 + chunk_size)
             h = hidden[r0:r1]
-            z = zbuf[: r1 - r0]
-            zl = z if lbuf is None else lbuf[: r1 - r0]
+            zl = zbuf[: r1 - r0]
             if bias is None:
                 torch.mm(h, wt, out=zl)
             else:
                 torch.addmm(bias, h, wt, out=zl)
-            if lbuf is not None:
-                z.copy_(zl)
-            t = target[r0:r1]
-            c = coef[r0:r1].to(cdt)
-            z_y = z.gather(1, t.unsqueeze(1)).squeeze(1)
-            zsum = None
-            if eps > 0:
-                zsum = z.sum(dim=1) if cw is None else z @ cw
-            # log-sum-exp and softmax in place: p·S = exp(z - max) in the buffer, lse = max + log S.
-            zmax = z.amax(dim=1, keepdim=True)
-            z.sub_(zmax).exp_()
-            ssum = z.sum(dim=1)
-            lse = zmax.squeeze(1) + ssum.log()
-            w_y = torch.ones_like(lse) if cw is None else cw[t]
-            loss = (1 - eps) * w_y * (lse - z_y)
-            if zsum is not None:
-                loss = loss + (eps / vocab) * (cw_sum * lse - zsum)
-            if z_loss > 0:
-                loss = loss + z_loss * w_y * lse * lse
-            total += (c.to(torch.float64) * loss.to(torch.float64)).sum()
+            for b0 in range(0, r1 - r0, block):
+                b1 = min(r1 - r0, b0 + block)
+                z = zl[b0:b1]
+                if scratch is not None:
+                    z = scratch[: b1 - b0].copy_(z)
+                total += _softmax_block(
+                    z, target[r0 + b0 : r0 + b1], coef[r0 + b0 : r0 + b1].to(cdt),
+                    cw, cw_sum, eps, z_loss, vocab, any_grad,
+                )  # fmt: skip
+                if not any_grad:
+                    continue
+                if grad_b is not None:
+                    grad_b += z.sum(dim=0)
+                if scratch is not None:
+                    zl[b0:b1].copy_(z)
             if not any_grad:
                 continue
-            scale = (1 - eps) * w_y + (eps / vocab) * cw_sum
-            if z_loss > 0:
-                scale = scale + (2 * z_loss) * w_y * lse
-            g = z.mul_((scale * c / ssum).unsqueeze(1))  # ∂/∂z, in place of the logits
-            g.scatter_add_(1, t.unsqueeze(1), (-(1 - eps) * w_y * c).unsqueeze(1))
-            if eps > 0:
-                if cw is None:
-                    g.sub_(((eps / vocab) * c).unsqueeze(1))
-                else:
-                    g.sub_(((eps / vocab) * c).unsqueeze(1) * cw)
-            if grad_b is not None:
-                grad_b += g.sum(dim=0)
-            # Half-precision inputs: ∇h's product in the inputs' dtype (as the composition's
-            # autograd does), ∇W's in float32 where half matmuls are slow (CPUs without
-            # AVX512-BF16 / AMX), else in the inputs' dtype by vocabulary blocks; the chunks'
-            # ∇W summed in float32.
-            gl = g
-            if lbuf is not None:
-                gl = zl.copy_(g)
+            # zl now holds ∂/∂z. Half-precision inputs: ∇h's product in the inputs' dtype (as
+            # the composition's autograd does), ∇W's in float32 where half matmuls are slow
+            # (CPUs without AVX512-BF16 / AMX), else in the inputs' dtype by vocabulary
+            # blocks; the chunks' ∇W summed in float32.
             if grad_h is not None:
-                torch.mm(gl, weight, out=grad_h[r0:r1])
+                torch.mm(zl, weight, out=grad_h[r0:r1])
             if grad_w is not None:
-                if gl is g:
-                    grad_w.addmm_(g.t(), h)
+                if not half:
+                    grad_w.addmm_(zl.t(), h)
                 elif w32:
-                    grad_w.addmm_(g.t(), h.to(cdt))
+                    grad_w.addmm_(zl.t().to(cdt), h.to(cdt))
                 else:
-                    block = max(1, _BLOCK_ELEMENTS // max(1, h.shape[1]))
-                    for v0 in range(0, vocab, block):
-                        v1 = min(vocab, v0 + block)
-                        grad_w[v0:v1].add_(torch.mm(gl[:, v0:v1].t(), h))
-        del zbuf, lbuf
+                    vb = max(1, _BLOCK_ELEMENTS // max(1, h.shape[1]))
+                    for v0 in range(0, vocab, vb):
+                        v1 = min(vocab, v0 + vb)
+                        grad_w[v0:v1].add_(torch.mm(zl[:, v0:v1].t(), h))
+        del zbuf, scratch
         # Back to the parameters' dtype now, so that only that copy is kept.
         if grad_w is not None and grad_w.dtype != weight.dtype:
             grad_w = grad_w.to(weight.dtype)
