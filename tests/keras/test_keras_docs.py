@@ -19,14 +19,6 @@ from weightwise import keras as wk  # noqa: E402
 DOC = Path(__file__).resolve().parents[2] / "docs" / "keras.md"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Any:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _run(blocks: list[str], tag: str) -> None:
     ns: dict[str, Any] = {"__name__": "keras_doc"}
     for i, code in enumerate(blocks):

@@ -14,23 +14,10 @@ import pytest
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
 
+from keras_util import to_np  # noqa: E402
+
 from weightwise import keras as wk  # noqa: E402
 from weightwise.losses import cross_entropy  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Any:
-    """Tiny models: intra-op threads only spin against the other test workers."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def to_np(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().numpy()
-    return np.asarray(keras.ops.convert_to_numpy(x))
 
 
 def linear_model(in_dim: int, out: int, dense_input: tuple[int, ...] = ()) -> Any:

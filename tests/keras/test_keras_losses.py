@@ -17,18 +17,10 @@ import pytest
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
 
+from keras_util import to_np64  # noqa: E402
+
 import weightwise  # noqa: E402
 from weightwise import keras as wk  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Any:
-    """Tiny tensors: intra-op threads only spin against the other test workers."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 REDUCTIONS = ["mean", "weighted_mean", "nonzero_mean", "sum", "none"]
 ATOL = 1e-5
@@ -43,19 +35,13 @@ def twin(name: str) -> Any:
         pytest.skip(f"torch twin weightwise.losses.{name} is not available: {err}")
 
 
-def to_np(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().numpy().astype(np.float64)
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype=np.float64)
-
-
 def t_first(x: np.ndarray) -> torch.Tensor:
     """Channels-last NumPy -> channels-first torch (class axis to dim 1)."""
     return torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
 
 
 def close(a: Any, b: Any) -> None:
-    an = to_np(a)
+    an = to_np64(a)
     bn = np.asarray(b.detach().numpy() if isinstance(b, torch.Tensor) else b, dtype=np.float64)
     assert an.shape == bn.shape, (an.shape, bn.shape)
     np.testing.assert_allclose(an, bn, rtol=ATOL, atol=ATOL)
@@ -144,7 +130,7 @@ def test_cross_entropy_class_weight_dict_equals_vector() -> None:
     y = rng.integers(0, 3, size=8)
     a = wk.CrossEntropy(from_logits=True, class_weight={0: 1.0, 1: 4.0, 2: 1.0})(y, x)
     b = wk.CrossEntropy(from_logits=True, class_weight=[1.0, 4.0, 1.0])(y, x)
-    close(a, to_np(b))
+    close(a, to_np64(b))
     # A class without an entry is an error, as in Keras' fit(class_weight=) and our estimators.
     with pytest.raises(ValueError, match=r"class_weight has no entry for class 0"):
         wk.CrossEntropy(from_logits=True, class_weight={1: 4.0})(y, x)
@@ -163,7 +149,7 @@ def test_cross_entropy_mean_equals_keras_sum_over_batch_size(dense: bool) -> Non
         theirs = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(
             y, pred, sample_weight=w
         )
-        close(ours, to_np(theirs))
+        close(ours, to_np64(theirs))
         onehot = np.eye(5, dtype=np.float32)[y]
         ours_s = wk.CrossEntropy(from_logits=from_logits, label_smoothing=0.2)(
             onehot, pred, sample_weight=w
@@ -171,7 +157,7 @@ def test_cross_entropy_mean_equals_keras_sum_over_batch_size(dense: bool) -> Non
         theirs_s = keras.losses.CategoricalCrossentropy(
             from_logits=from_logits, label_smoothing=0.2
         )(onehot, pred, sample_weight=w)
-        close(ours_s, to_np(theirs_s))
+        close(ours_s, to_np64(theirs_s))
 
 
 def test_cross_entropy_reproduces_keras2_and_keras3_formulas() -> None:
@@ -180,7 +166,7 @@ def test_cross_entropy_reproduces_keras2_and_keras3_formulas() -> None:
     y = rng.integers(0, 3, size=10)
     w = rng.uniform(0, 2, size=10).astype(np.float32)
     w[[1, 4, 7]] = 0.0
-    per = to_np(wk.CrossEntropy(from_logits=True, reduction="none")(y, x))
+    per = to_np64(wk.CrossEntropy(from_logits=True, reduction="none")(y, x))
     keras2 = np.mean(w * per) / np.mean(w != 0)
     keras3 = np.sum(w * per) / w.size
     close(wk.CrossEntropy(from_logits=True, reduction="nonzero_mean")(y, x, w), keras2)
@@ -244,7 +230,7 @@ def test_binary_cross_entropy_mean_equals_keras() -> None:
         pred = x if from_logits else sigmoid(x)
         ours = wk.BinaryCrossEntropy(from_logits=from_logits)(t, pred, sample_weight=w)
         theirs = keras.losses.BinaryCrossentropy(from_logits=from_logits)(t, pred, sample_weight=w)
-        close(ours, to_np(theirs))
+        close(ours, to_np64(theirs))
 
 
 def test_binary_mask_without_channel_axis() -> None:
@@ -253,7 +239,7 @@ def test_binary_mask_without_channel_axis() -> None:
     m = (rng.random((2, 4, 4)) > 0.5).astype(np.float32)
     pix = rng.uniform(0, 2, size=(2, 4, 4)).astype(np.float32)
     loss = wk.BinaryCrossEntropy(from_logits=True)
-    close(loss(m, x, pix), to_np(loss(m[..., None], x, pix)))
+    close(loss(m, x, pix), to_np64(loss(m[..., None], x, pix)))
 
 
 # ---- Focal, BinaryFocal, AnyOf, LogitAdjusted ------------------------------------------------
@@ -311,7 +297,7 @@ def test_focal_equals_keras_categorical_focal() -> None:
     theirs = keras.losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True)(
         onehot, x
     )
-    close(ours, to_np(theirs))
+    close(ours, to_np64(theirs))
 
 
 @pytest.mark.parametrize("shape", [(7,), (6, 4), (2, 3, 4, 2)])
@@ -460,11 +446,11 @@ def test_call_returns_class_weighted_elements() -> None:
     loss = wk.CrossEntropy(from_logits=True, class_weight=[1.0, 2.0, 3.0], reduction="sum")
     close(
         loss.call(y, x),
-        to_np(wk.CrossEntropy(from_logits=True, class_weight=[1, 2, 3], reduction="none")(y, x)),
+        to_np64(wk.CrossEntropy(from_logits=True, class_weight=[1, 2, 3], reduction="none")(y, x)),
     )
     cfg = loss.get_config()
     again = wk.CrossEntropy.from_config(cfg)
-    close(again(y, x), to_np(loss(y, x)))
+    close(again(y, x), to_np64(loss(y, x)))
 
 
 # ---- Dice ---------------------------------------------------------------------------------------

@@ -29,6 +29,16 @@ def triples(ds: Any) -> list[tuple[np.ndarray, ...]]:
     return [tuple(np.asarray(v) for v in e) for e in ds.as_numpy_iterator()]
 
 
+def indexed_triples(n: int, *, seed: int, w_low: float) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(y, w, ds)``: ``n`` rows of ``(x, y, w)`` with ``x`` the row index (so a drawn element
+    names its row), ``y`` 1 with probability 0.2, ``w`` uniform on ``[w_low, 2)``."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.2).astype(np.int64)
+    x = np.arange(n, dtype=np.float32)[:, None]
+    w = rng.uniform(w_low, 2, size=n).astype(np.float32)
+    return y, w, tf.data.Dataset.from_tensor_slices((x, y, w))
+
+
 # ---- with_class_weight ----------------------------------------------------------------------
 
 
@@ -177,12 +187,7 @@ def test_augment_carries_the_weight() -> None:
 
 
 def test_stratified_split_keeps_weights_and_proportions() -> None:
-    rng = np.random.default_rng(4)
-    n = 50
-    y = (rng.random(n) < 0.2).astype(np.int64)
-    x = np.arange(n, dtype=np.float32)[:, None]
-    w = rng.uniform(0, 2, size=n).astype(np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((x, y, w))
+    y, w, ds = indexed_triples(50, seed=4, w_low=0.0)
     parts = wk.stratified_split(ds, fractions=(0.8, 0.2), seed=3)
     want = split_indices(y, fractions=(0.8, 0.2), seed=3)
     for part, idx in zip(parts, want, strict=True):
@@ -197,12 +202,8 @@ def test_stratified_split_keeps_weights_and_proportions() -> None:
 
 @pytest.mark.parametrize("method", ["sample", "rejection"])
 def test_rebalance_draws_the_target_and_says_what_happens_to_weights(method: str) -> None:
-    rng = np.random.default_rng(5)
     n = 400
-    y = (rng.random(n) < 0.2).astype(np.int64)
-    x = np.arange(n, dtype=np.float32)[:, None]
-    w = rng.uniform(0.5, 2, size=n).astype(np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((x, y, w))
+    y, w, ds = indexed_triples(n, seed=5, w_low=0.5)
     base = ds.repeat() if method == "rejection" else ds
     draws = 3000
     kept = triples(wk.rebalance(base, counts=np.bincount(y), method=method).take(draws))

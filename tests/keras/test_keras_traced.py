@@ -13,20 +13,9 @@ import pytest
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
 
+from keras_util import to_np64  # noqa: E402
+
 from weightwise import keras as wk  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Any:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def to_np(x: Any) -> np.ndarray:
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype=np.float64)
-
 
 RNG = np.random.default_rng(0)
 N, H, W, C = 6, 3, 4, 3
@@ -145,5 +134,5 @@ def test_loss_in_compiled_step_equals_eager_call(case: str) -> None:
     model = keras.Sequential([keras.Input(pred.shape[1:]), keras.layers.Identity()])
     model.compile(loss=loss)
     got = model.evaluate(pred, target, sample_weight=weight, batch_size=N, verbose=0)
-    want = to_np(loss(target, pred, sample_weight=weight))
+    want = to_np64(loss(target, pred, sample_weight=weight))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -128,6 +128,59 @@ def test_focal_tversky_equals_paper_per_class_formula(gamma, pooling):
         assert abs(got.item() - averaged_first.item()) > 1e-4
 
 
+def np_abraham_khan_ti(p, g, smooth, axis):
+    """Abraham & Khan (2019), in their notation: α_AK = 0.7 weights the false negatives
+    Σ (1-p)·g, β_AK = 0.3 the false positives Σ p·(1-g)."""
+    tp = (p * g).sum(axis)
+    return (tp + smooth) / (
+        tp + 0.7 * ((1 - p) * g).sum(axis) + 0.3 * (p * (1 - g)).sum(axis) + smooth
+    )
+
+
+def test_focal_tversky_defaults_are_abraham_khan_binary():
+    # Their released code: one sigmoid channel, sums over the whole batch (K.flatten), smooth=1,
+    # (1 - TI)^0.75 (= 1/γ with γ = 4/3). Our names: α on FP, β on FN, so defaults 0.3, 0.7.
+    g = torch.Generator().manual_seed(21)
+    logits = torch.randn(N, 1, H, W, generator=g, dtype=torch.float64) * 2
+    mask = (torch.rand(N, H, W, generator=g) < 0.3).to(torch.float64)
+    p = 1 / (1 + np.exp(-logits.numpy()[:, 0]))
+    ref = (1 - np_abraham_khan_ti(p, mask.numpy(), 1.0, axis=None)) ** 0.75
+    got = focal_tversky_loss(logits, mask, mode="binary", smooth=1.0, pooling="batch")
+    assert got.item() == pytest.approx(float(ref), rel=1e-12)
+    per_image = (1 - np_abraham_khan_ti(p, mask.numpy(), 1.0, axis=(1, 2))) ** 0.75
+    got = focal_tversky_loss(logits, mask, mode="binary", smooth=1.0)
+    assert got.item() == pytest.approx(float(per_image.mean()), rel=1e-12)
+
+
+@pytest.mark.parametrize("pooling", ["sample", "batch"])
+def test_focal_tversky_defaults_are_abraham_khan_multiclass(pooling):
+    # FTL = Σ_c (1 - TI_c)^{1/γ}; ours is the class mean, Σ_c / C when every class is present.
+    logits, target, _, _ = _data(22)
+    target[:, 0, :C] = torch.arange(C)  # every class in every image
+    p, g, _ = _np_parts(logits, target)
+    axis = -1 if pooling == "sample" else (0, 2)
+    ftl = ((1 - np_abraham_khan_ti(p, g, 1e-5, axis)) ** (1 / (4 / 3))).sum(-1)
+    ref = ftl.mean() / C if pooling == "sample" else ftl / C
+    got = focal_tversky_loss(logits, target, pooling=pooling)
+    assert got.item() == pytest.approx(float(ref), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_focal_tversky_perfect_class_has_zero_not_nan_gradient(dtype):
+    # d/dTI (1 - TI)^0.75 is infinite at TI = 1; the clamp gives a perfect class 0 instead.
+    g = torch.Generator().manual_seed(23)
+    target = torch.randint(0, C, (N, H, W), generator=g)
+    onehot = torch.nn.functional.one_hot(target, C).movedim(-1, 1).to(dtype)
+    perfect = (onehot * 200 - 100).requires_grad_(True)  # softmax exactly one-hot
+    loss = focal_tversky_loss(perfect, target)
+    loss.backward()
+    assert loss.item() < 1e-20
+    assert torch.equal(perfect.grad, torch.zeros_like(perfect))
+    near = (onehot * 8).requires_grad_(True)  # TI close to, not at, 1
+    focal_tversky_loss(near, target).backward()
+    assert torch.isfinite(near.grad).all() and near.grad.abs().max() > 0
+
+
 def np_sudre(p, g, m, weight_type, smooth=0.0):
     """Sudre et al. (2017), eq. 2, over one set of pixels; (C, S) arrays."""
     r = (m * g).sum(-1)

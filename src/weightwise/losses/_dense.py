@@ -330,8 +330,12 @@ def focal_tversky_loss(
     Per class, ``ℓ_c = (1 - TI_c)^{1/γ}`` with the Tversky index of :func:`tversky_loss`
     (``α`` on FP, ``β`` on FN), **then** averaged over the classes with the class weights.
     (Raising the already averaged loss to ``1/γ`` is a common mistake; it is not the paper's
-    loss.) Defaults ``α = 0.3, β = 0.7, γ = 4/3``. ``γ = 1`` is the Tversky loss.
+    loss.) Defaults ``α = 0.3, β = 0.7, γ = 4/3``. ``γ = 1`` is the Tversky loss. The paper
+    names the weights the other way round (its ``α = 0.7`` weights the false negatives): our
+    defaults are its values, and its ``α = 0.7, β = 0.3`` is our ``alpha=0.3, beta=0.7``.
 
+    For ``γ > 1`` the slope ``(1/γ)·(1 - TI_c)^{1/γ - 1}`` grows as ``TI_c → 1``: relative to
+    the Tversky loss, well-segmented classes get larger gradients than poorly segmented ones.
     The base ``1 - TI_c`` is clamped at the smallest positive float before the power: its
     derivative is infinite at 0, and a perfect class then gets a zero (sub)gradient instead of
     an ``inf`` or ``NaN``.

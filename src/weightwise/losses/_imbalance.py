@@ -285,6 +285,13 @@ def any_of_cross_entropy(
 # ---- LDAM ----------------------------------------------------------------------------------
 
 
+def _ldam_margin_formula(n: Any, max_margin: float) -> Any:
+    """``max_margin · n^{-1/4} / max n^{-1/4}`` on a checked NumPy array or torch tensor of
+    counts (torch ops only on a tensor, so :func:`ldam_loss` stays traceable)."""
+    raw = n**-0.25
+    return max_margin * raw / raw.max()
+
+
 def ldam_margins(counts: Any, *, max_margin: float = 0.5) -> np.ndarray:
     """LDAM's per-class margins ``m_c = max_margin · n_c^{-1/4} / max_c' n_c'^{-1/4}``.
 
@@ -297,8 +304,7 @@ def ldam_margins(counts: Any, *, max_margin: float = 0.5) -> np.ndarray:
     """
     n = check_positive_vector(counts, "counts")
     m = check_nonnegative_real(max_margin, "max_margin")
-    raw = n**-0.25
-    return np.asarray(m * raw / raw.max(), dtype=np.float64)
+    return np.asarray(_ldam_margin_formula(n, m), dtype=np.float64)
 
 
 def ldam_loss(
@@ -348,9 +354,9 @@ def ldam_loss(
     s = check_nonnegative_real(scale, "scale", positive=True)
     c = logits.shape[1]
     mm = check_nonnegative_real(max_margin, "max_margin")
-    # ldam_margins' formula in torch (traceable; see positive_class_tensor).
-    raw = positive_class_tensor(counts, "counts", num_classes=c, like=logits) ** -0.25
-    m = (mm * raw / raw.max()).to(logits.dtype)
+    # ldam_margins' formula on a tensor of the counts (traceable; see positive_class_tensor).
+    n = positive_class_tensor(counts, "counts", num_classes=c, like=logits)
+    m = _ldam_margin_formula(n, mm).to(logits.dtype)
     # Clamp only to build the margin (ignored and, with checks off, out-of-range targets).
     safe_t = target.clamp(0, c - 1)
     shift = torch.zeros_like(logits).scatter_(1, safe_t.unsqueeze(1), m[safe_t].unsqueeze(1))
