@@ -32,6 +32,15 @@ def _data(shape, *, seed=0, ignore=None, dtype=torch.float64):
     return logits, target, sw, cw
 
 
+@pytest.fixture(params=["auto", "blocked"])
+def path(request, monkeypatch):
+    """Both implementations: the default choice (the autograd composition for inputs of one
+    block, as these are, with gamma = 0 or >= 1) and the blocked custom Function, forced."""
+    if request.param == "blocked":
+        monkeypatch.setattr(focal_mod, "_compose", lambda logits, gamma: False)
+    return request.param
+
+
 def _value_and_grad(fn, logits):
     x = logits.detach().clone().requires_grad_(True)
     out = fn(x)
@@ -135,14 +144,19 @@ def test_binary_focal_equals_torchvision_formula(shape, alpha, gamma, soft, seed
     t = torch.rand(*shape, generator=g, dtype=torch.float64)
     if not soft:
         t = (t > 0.5).double()
-    got = _value_and_grad(
-        lambda x: binary_focal_loss(x, t, gamma=gamma, alpha=alpha, reduction="none"), logits
-    )
     ref = _value_and_grad(
         lambda x: torchvision_sigmoid_focal(x, t, -1.0 if alpha is None else alpha, gamma),
         logits,
     )
-    torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-12)
+    for blocked in (False, True):  # the default choice, then the blocked Function forced
+        with pytest.MonkeyPatch.context() as mp:
+            if blocked:
+                mp.setattr(focal_mod, "_compose", lambda logits, gamma: False)
+            got = _value_and_grad(
+                lambda x: binary_focal_loss(x, t, gamma=gamma, alpha=alpha, reduction="none"),
+                logits,
+            )
+        torch.testing.assert_close(got, ref, rtol=1e-9, atol=1e-12)
     # torchvision's "mean" and "sum" are ours.
     for red, fn in [("mean", torch.mean), ("sum", torch.sum)]:
         torch.testing.assert_close(
@@ -154,7 +168,7 @@ def test_binary_focal_equals_torchvision_formula(shape, alpha, gamma, soft, seed
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_binary_focal_per_label_alpha_weights_and_reductions(reduction):
+def test_binary_focal_per_label_alpha_weights_and_reductions(reduction, path):
     g = torch.Generator().manual_seed(3)
     n, c, h = 4, 3, 5
     logits = torch.randn(n, c, h, generator=g, dtype=torch.float64) * 2
@@ -190,7 +204,7 @@ def test_binary_focal_per_label_alpha_weights_and_reductions(reduction):
     "shape, reduction, ignore, gamma",
     list(itertools.product(SHAPES, REDUCTIONS, [None, -1], [0.5, 2.0, 3.0])),
 )
-def test_focal_equals_naive_composition(shape, reduction, ignore, gamma):
+def test_focal_equals_naive_composition(shape, reduction, ignore, gamma, path):
     logits, target, sw, cw = _data(shape, ignore=ignore, seed=4)
     alpha = torch.rand(shape[1], dtype=torch.float64)
     got = _value_and_grad(
@@ -239,7 +253,7 @@ def test_chunked_passes_equal_single_chunk(monkeypatch, shape, row_chunks):
     torch.testing.assert_close(many, one, rtol=1e-13, atol=1e-14)
 
 
-def test_float32_matches_float64_composition():
+def test_float32_matches_float64_composition(path):
     logits, target, _, _ = _data((64, 10), seed=6, dtype=torch.float32)
     t = (torch.rand(64, 10) > 0.8).float()
     got = _value_and_grad(lambda x: focal_loss(x, target, gamma=2.0), logits)
@@ -253,7 +267,7 @@ def test_float32_matches_float64_composition():
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
-def test_extreme_logits_stay_finite(gamma):
+def test_extreme_logits_stay_finite(gamma, path):
     logits = torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 50.0]], requires_grad=True)
     target = torch.tensor([0, 0])
     loss = focal_loss(logits, target, gamma=gamma, reduction="sum")
@@ -274,7 +288,7 @@ def test_extreme_logits_stay_finite(gamma):
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])
 @pytest.mark.parametrize("reduction", ["mean", "weighted_mean", "nonzero_mean", "sum", "none"])
-def test_gradcheck_focal(gamma, reduction):
+def test_gradcheck_focal(gamma, reduction, path):
     logits, target, sw, cw = _data((3, 4, 2), seed=7, ignore=-100)
     logits.requires_grad_(True)
     sw.requires_grad_(True)
@@ -294,7 +308,7 @@ def test_gradcheck_focal(gamma, reduction):
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])
 @pytest.mark.parametrize("soft", [False, True])
-def test_gradcheck_binary_focal(gamma, soft):
+def test_gradcheck_binary_focal(gamma, soft, path):
     g = torch.Generator().manual_seed(8)
     logits = (torch.randn(3, 4, 2, generator=g, dtype=torch.float64) * 2).requires_grad_(True)
     t = torch.rand(3, 4, 2, generator=g, dtype=torch.float64)

@@ -55,16 +55,23 @@ def _chunk() -> int:
 
 
 def _compose(logits: torch.Tensor, gamma: float) -> bool:
-    """Whether to take the plain autograd composition instead of the blocked Function: on a CPU
-    that other processes keep busy, where the blocks' many parallel regions wait on descheduled
-    threads (see :func:`weightwise.losses._fused.cpu_contended`). Only for ``gamma = 0`` or
-    ``gamma >= 1``, where autograd's gradient of ``q^gamma`` stays finite at ``q = 0``."""
-    return (
-        logits.device.type == "cpu"
-        and (gamma == 0.0 or gamma >= 1.0)
-        and logits.numel() >= _chunk()
-        and cpu_contended()
-    )
+    """Whether to take the plain autograd composition instead of the blocked Function.
+
+    Only for ``gamma = 0`` or ``gamma >= 1``, where autograd's gradient of ``q^gamma`` stays
+    finite at ``q = 0``; then, on a CPU:
+
+    * in eager mode when the input is at most one block: there is no memory to save, and the
+      composition's few ops cost less than the Function's Python-level passes (a classifier's
+      ``(256, 10)`` logits); under ``torch.compile`` the traced Function costs no Python, so
+      it stays;
+    * when other processes keep the cores busy, where the blocks' many parallel regions wait
+      on descheduled threads (see :func:`weightwise.losses._fused.cpu_contended`).
+    """
+    if logits.device.type != "cpu" or not (gamma == 0.0 or gamma >= 1.0):
+        return False
+    if logits.numel() <= _chunk():
+        return not torch.compiler.is_compiling()
+    return cpu_contended()
 
 
 # ---- softmax focal ------------------------------------------------------------------------
