@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 import traceback
+import warnings
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -62,8 +63,12 @@ def _fork_ranks(out: Path) -> list[str]:
     ctx = multiprocessing.get_context("fork")  # explicit: never spawn a fresh interpreter
     port = free_port()
     procs = [ctx.Process(target=_rank, args=(r, port, str(out)), daemon=True) for r in range(WORLD)]
-    for p in procs:
-        p.start()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns on any fork of a multi-threaded process (torch always has native
+        # threads); the hazard that matters, a used OpenMP pool, is excluded by the caller.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        for p in procs:
+            p.start()
     deadline = time.monotonic() + TIMEOUT
     running = list(procs)
     # Wait for the ranks; stop at the first that fails (its peer would wait in a collective).
