@@ -14,8 +14,13 @@ On a CUDA device (``--device cuda``) memory is ``torch.cuda.max_memory_allocated
 
 Goals (issue 19): peak memory at most 0.2x the composition's, time at most 1.1x.
 
-Cut-cross-entropy and Liger-Kernel (the anchors' fused implementations) need Triton on a GPU;
-on CPU they are skipped with a note.
+The fused implementations of the anchor, Cut Cross-Entropy (``cut-cross-entropy``:
+``linear_cross_entropy(h, W, y, reduction="none")``) and Liger-Kernel (``liger-kernel``:
+``LigerFusedLinearCrossEntropyLoss(reduction="none")(W, h, y)``), run as the variants ``cce`` and
+``liger``, per-token losses times ``w`` then ``.mean()`` as the composition. Both are Triton
+kernels (Triton is a hard dependency of both; neither has a CPU path): they run only with
+``--device cuda``, and each one that cannot run is skipped with its reason on one line
+("not installed", "needs CUDA (Triton kernels)", or the import error).
 
 Run: .venv/bin/python benchmarks/bench_linear_ce.py [--repeats 3] [--quick] [--dtypes ...]
 """
@@ -34,12 +39,38 @@ import time
 # N, H, V
 CASES = {"V=32768": (8192, 1024, 32768), "V=131072": (8192, 1024, 131072)}
 QUICK = {"V=4096": (1024, 256, 4096), "V=16384": (1024, 256, 16384)}
-VARIANTS = ("weightwise", "composition")
+VARIANTS = ("weightwise", "composition", "cce", "liger")
+#: The anchors' fused implementations: variant -> (distribution, module to import).
+ANCHORS = {
+    "cce": ("cut-cross-entropy", "cut_cross_entropy"),
+    "liger": ("liger-kernel", "liger_kernel.transformers"),
+}
 
 
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _anchor_skip_reason(variant: str, device: str) -> str | None:
+    """Why anchor ``variant`` cannot run here (``None``: it can)."""
+    import importlib
+    import importlib.util
+
+    dist, module = ANCHORS[variant]
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        return f"not installed (pip install {dist})"
+    if not device.startswith("cuda"):
+        return f"needs CUDA (Triton kernels); --device is {device}"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "needs CUDA (Triton kernels); torch.cuda.is_available() is False"
+    try:
+        importlib.import_module(module)
+    except Exception as e:  # e.g. no triton, or a triton that does not match torch
+        return f"import failed: {type(e).__name__}: {e}"
+    return None
 
 
 def _child(shape: tuple[int, int, int], dtype_s: str, variant: str, repeats: int, device: str):
@@ -60,6 +91,22 @@ def _child(shape: tuple[int, int, int], dtype_s: str, variant: str, repeats: int
 
         def fn():
             return linear_cross_entropy(h, w, y, sample_weight=s)
+
+    elif variant == "cce":
+        from cut_cross_entropy import linear_cross_entropy as cce_linear_cross_entropy
+
+        def fn():
+            per = cce_linear_cross_entropy(h, w, y, reduction="none")
+            return (per * s.to(per.dtype)).mean()
+
+    elif variant == "liger":
+        from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
+
+        liger = LigerFusedLinearCrossEntropyLoss(reduction="none")
+
+        def fn():
+            per = liger(w, h, y)  # (lin_weight, input, target)
+            return (per * s.to(per.dtype)).mean()
 
     else:
 
@@ -128,18 +175,22 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
         f"median of {args.repeats}, one fresh process per (case, dtype, variant)"
     )
-    if not args.device.startswith("cuda"):
-        print(
-            "note: cut-cross-entropy and Liger-Kernel need Triton on a GPU; skipped on CPU "
-            "(run with --device cuda where they are installed)"
-        )
+    variants = args.variants.split(",")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown --variants {','.join(unknown)}; choose from {','.join(VARIANTS)}")
+    for variant in [v for v in variants if v in ANCHORS]:
+        reason = _anchor_skip_reason(variant, args.device)
+        if reason is not None:
+            print(f"skip {variant} ({ANCHORS[variant][0]}): {reason}")
+            variants.remove(variant)
     print(f"{'case':<12}{'dtype':<6}{'variant':<13}{'time':>10}{'peak mem':>11}{'t/comp':>8}"
           f"{'m/comp':>8}")  # fmt: skip
     env = {**os.environ}
     for name, shape in cases.items():
         for dtype_s in args.dtypes.split(","):
             res = {}
-            for variant in args.variants.split(","):
+            for variant in variants:
                 reps = args.repeats
                 big = shape[2] * shape[0] >= 8192 * 131072 and dtype_s == "fp32"
                 if big and variant == "composition":
@@ -173,10 +224,17 @@ def main() -> None:
                     f"{r['mem'] / 2**20:>9.0f}MB{tr}{mr}",
                     flush=True,
                 )
+            tol = 1e-4 if dtype_s == "fp32" else 2e-2
             if comp and res.get("weightwise"):
                 rel = abs(res["weightwise"]["value"] - comp["value"]) / abs(comp["value"])
-                tol = 1e-4 if dtype_s == "fp32" else 2e-2
                 assert rel < tol, f"{name} {dtype_s}: {res['weightwise']['value']} != {comp}"
+            for anchor in [a for a in ANCHORS if comp and res.get(a)]:
+                rel = abs(res[anchor]["value"] - comp["value"]) / abs(comp["value"])
+                if rel >= tol:  # theirs, not ours: reported, not asserted
+                    print(
+                        f"{name:<12}{dtype_s:<6}note: {anchor} loss {res[anchor]['value']} "
+                        f"differs from the composition's {comp['value']} by {rel:.1e}"
+                    )
 
 
 if __name__ == "__main__":
