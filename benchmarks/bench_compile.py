@@ -14,11 +14,12 @@ Steps (forward, backward, ``Adam.step``), float32 on CPU:
 Each pair runs eager and under ``torch.compile(fullgraph=True)`` (inductor) on the forward and
 the loss, whose backward AOTAutograd compiles too; the optimizer step stays eager (dynamo does
 not trace ``Optimizer.zero_grad``). One warm-up compile, then new weight values every step, so
-a recompilation would show. Reported: the median step time over
-``--repeats`` steps, the ratio weightwise / composition (goals: compiled <= 1.05x, eager <=
-1.10x), and the host reads per step of weightwise's eager step in the default ("auto",
-eager on CPU) and "async" modes, counted at the ATen level (``weightwise._host_reads``): 0 in
-"async" means the step would not synchronise an accelerator.
+a recompilation would show; the two steps of a pair take turns, so that drift in the machine's
+load hits both alike. Reported: the median step time over ``--repeats`` steps, the ratio
+weightwise / composition (goals: compiled <= 1.05x, eager <= 1.10x), and the host reads per
+step of weightwise's eager step in the default ("auto", eager on CPU) and "async" modes,
+counted at the ATen level (``weightwise._host_reads``): 0 in "async" means the step would not
+synchronise an accelerator.
 
 Run: .venv/bin/python benchmarks/bench_compile.py [--repeats 20] [--cases ce,focal,dice+ce]
 """
@@ -76,6 +77,10 @@ CASES: dict[str, tuple[LossFn, LossFn]] = {
 }
 
 
+#: Samples per batch (the sample weight's length) of each case's input.
+BATCH = {"ce": 256, "focal": 256, "dice+ce": 8}
+
+
 def _setup(case: str) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     if case == "dice+ce":
@@ -89,31 +94,47 @@ def _setup(case: str) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     return model, x, y
 
 
-def _timed(case: str, loss_fn: LossFn, *, compiled: bool, repeats: int) -> float:
-    model, x, y = _setup(case)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+def _timed_pair(
+    case: str, losses: tuple[LossFn, LossFn], *, compiled: bool, repeats: int
+) -> tuple[float, float]:
+    """Median step times of the two losses, their steps taking turns (so that drift in the
+    machine's load hits both alike), each on its own copy of the model and optimizer."""
+    steps = []
+    for loss_fn in losses:
+        model, x, y = _setup(case)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-    def forward_loss(w: torch.Tensor) -> torch.Tensor:
-        return loss_fn(model(x), y, w)
+        def forward_loss(
+            w: torch.Tensor,
+            model: nn.Module = model,
+            x: torch.Tensor = x,
+            y: torch.Tensor = y,
+            loss_fn: LossFn = loss_fn,
+        ) -> torch.Tensor:
+            return loss_fn(model(x), y, w)
 
-    fwd = torch.compile(forward_loss, fullgraph=True) if compiled else forward_loss
+        fwd = torch.compile(forward_loss, fullgraph=True) if compiled else forward_loss
 
-    def run(w: torch.Tensor) -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        loss = fwd(w)
-        loss.backward()  # through the compiled backward graph when compiled
-        opt.step()
-        return loss.detach()
+        def run(
+            w: torch.Tensor,
+            fwd: Callable[[torch.Tensor], torch.Tensor] = fwd,
+            opt: torch.optim.Optimizer = opt,
+        ) -> None:
+            opt.zero_grad(set_to_none=True)
+            fwd(w).backward()  # through the compiled backward graph when compiled
+            opt.step()
 
+        steps.append(run)
     g = torch.Generator().manual_seed(1)
-    times = []
-    for i in range(repeats + 2):  # two warm-up steps (the compile happens in the first)
-        w = torch.rand(x.shape[0], generator=g) + 0.1
-        t0 = time.perf_counter()
-        run(w)
-        if i >= 2:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times: list[list[float]] = [[], []]
+    for i in range(repeats + 2):  # two warm-up rounds (the compile happens in the first)
+        w = torch.rand(BATCH[case], generator=g) + 0.1
+        for k, run in enumerate(steps):
+            t0 = time.perf_counter()
+            run(w)
+            if i >= 2:
+                times[k].append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _host_reads(case: str, loss_fn: LossFn, mode: str) -> int:
@@ -144,8 +165,9 @@ def main() -> None:
         ours, hand = CASES[case]
         reads = (_host_reads(case, ours, "auto"), _host_reads(case, ours, "async"))
         for compiled, goal in ((False, 1.10), (True, 1.05)):
-            t_ours = _timed(case, ours, compiled=compiled, repeats=args.repeats)
-            t_hand = _timed(case, hand, compiled=compiled, repeats=args.repeats)
+            t_ours, t_hand = _timed_pair(
+                case, (ours, hand), compiled=compiled, repeats=args.repeats
+            )
             print(
                 f"{case:<9}{'compiled' if compiled else 'eager':<10}{t_ours * 1e3:>10.2f}ms"
                 f"{t_hand * 1e3:>8.2f}ms{t_ours / t_hand:>7.2f}x{goal:>6.2f}x"
