@@ -443,3 +443,53 @@ def test_language_model_losses_read_nothing_in_async_mode() -> None:
         assert _count_host_reads(steps) == []
     with weightwise.checks("eager"):  # the counter sees the eager checks' reads
         assert _count_host_reads(steps) != []
+
+
+# ---- eager checks of large CPU tensors (reduced by NumPy, single-threaded) ---------------------
+
+import weightwise  # noqa: E402
+from weightwise._checks import (  # noqa: E402
+    check_finite_nonnegative,
+    check_in_range,
+    check_unit_interval,
+)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    ("bad", "shown"), [(-1.0, "-1.0"), (float("nan"), "nan"), (float("inf"), "inf")]
+)
+def test_large_weight_bad_value_named_with_its_position(dtype, bad, shown) -> None:
+    w = torch.rand(300, 400, dtype=dtype)  # 120000 elements: above torch's parallel grain
+    w[123, 45] = bad
+    with weightwise.checks("eager"):
+        with pytest.raises(ValueError, match=rf"got {shown} at index \(123, 45\)"):
+            check_finite_nonnegative(w, "sample_weight")
+        # a transposed (strided) view and a tensor that requires grad
+        with pytest.raises(ValueError, match=rf"got {shown} at index \(45, 123\)"):
+            check_finite_nonnegative(w.t(), "sample_weight")
+        with pytest.raises(ValueError, match=rf"got {shown} at index \(123, 45\)"):
+            check_finite_nonnegative(w.clone().requires_grad_(), "sample_weight")
+        check_finite_nonnegative(torch.rand(300, 400, dtype=dtype), "sample_weight")
+
+
+@pytest.mark.parametrize("bad", [-1, 7, -100])
+def test_large_target_out_of_range_named_with_its_position(bad) -> None:
+    t = torch.randint(0, 7, (70000,))
+    check_in_range(t, 7)
+    t[69999] = bad
+    with weightwise.checks("eager"), pytest.raises(ValueError, match=rf"got {bad} at index 69999"):
+        check_in_range(t, 7)
+    if bad == -100:
+        check_in_range(t, 7, ignore_index=-100)  # allowed
+    t32 = t.to(torch.int32)
+    with weightwise.checks("eager"), pytest.raises(ValueError, match=rf"got {bad} at index 69999"):
+        check_in_range(t32, 7)
+
+
+def test_large_unit_interval_bad_value_named() -> None:
+    p = torch.rand(50000)
+    check_unit_interval(p, "alpha")
+    p[4] = 1.5
+    with weightwise.checks("eager"), pytest.raises(ValueError, match=r"got 1.5 at index 4"):
+        check_unit_interval(p, "alpha")

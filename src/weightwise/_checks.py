@@ -198,6 +198,28 @@ def _value_at(x: torch.Tensor | np.ndarray, flat_index: int) -> Any:
     return np.asarray(x).reshape(-1)[flat_index].item()
 
 
+# Above this many elements a torch reduction runs on several intra-op threads (ATen's grain
+# size), and so ends in a thread barrier; see _eager_bounds.
+_TORCH_GRAIN = 32768
+_NUMPY_DTYPES = frozenset(
+    {torch.float32, torch.float64, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8}
+)
+
+
+def _eager_bounds(x: torch.Tensor) -> tuple[Any, Any]:
+    """``(min, max)`` of a non-empty tensor for an eager check; a NaN propagates into both.
+
+    A large CPU tensor is reduced by NumPy, single-threaded, on a zero-copy view: a torch
+    reduction of it is a parallel region whose barrier, on a CPU that other processes keep
+    busy (DataLoader workers), waits a scheduler time slice for a descheduled thread, and a
+    loss's checks would then cost as much as its arithmetic. Otherwise one ``aminmax``.
+    """
+    if x.device.type == "cpu" and x.numel() > _TORCH_GRAIN and x.dtype in _NUMPY_DTYPES:
+        arr = x.detach().resolve_conj().resolve_neg().numpy()
+        return arr.min(), arr.max()
+    return torch.aminmax(x)
+
+
 def check_finite_nonnegative(
     x: torch.Tensor | np.ndarray, name: str, *, force: bool = False
 ) -> None:
@@ -218,16 +240,16 @@ def check_finite_nonnegative(
             ok = torch.isfinite(x).all() & (x >= 0).all() if x.is_floating_point() else x.min() >= 0
             assert_async(ok, f"{name} must be finite and non-negative")
             return
-        # Fast path: one aminmax and one host sync (a NaN propagates into both, so `lo >= 0`
+        # Fast path: the bounds and one host read (a NaN propagates into both, so `lo >= 0`
         # fails; +inf makes `hi` infinite); the elementwise mask is only built to report the
         # first bad position.
+        lo, hi = _eager_bounds(x)
         if x.is_floating_point():
-            lo, hi = torch.aminmax(x)
             if bool((lo >= 0) & (hi < float("inf"))):
                 return
             bad = ~torch.isfinite(x) | (x < 0)
         else:
-            if bool(x.min() >= 0):
+            if bool(lo >= 0):
                 return
             bad = x < 0
     else:
@@ -264,7 +286,7 @@ def check_in_range(
             out &= target != ignore_index
         assert_async(~out.any(), f"{name} must be in {allowed}")
         return
-    lo, hi = torch.aminmax(target)
+    lo, hi = _eager_bounds(target)
     if bool((lo >= 0) & (hi < num_classes)):
         return
     bad = (target < 0) | (target >= num_classes)
@@ -559,7 +581,7 @@ def check_unit_interval(x: torch.Tensor, name: str) -> None:
     if mode == "async":
         assert_async(((x >= 0) & (x <= 1)).all(), f"{name} must be in [0, 1]")
         return
-    lo, hi = torch.aminmax(x)  # a NaN propagates into both ends
+    lo, hi = _eager_bounds(x)  # a NaN propagates into both ends
     if bool((lo >= 0) & (hi <= 1)):
         return
     bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
