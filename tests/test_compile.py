@@ -8,10 +8,12 @@ result, gradients included. The graphs run on dynamo's counting backend (the cap
 executed eagerly), which checks the tracing without paying for code generation on every run.
 
 Metrics: torchmetrics wraps ``Metric.update`` in a function that counts the updates in a Python
-int (``self._update_count += 1``). ``torch.compile`` treats integer attributes of an
-``nn.Module`` as constants, so compiling ``metric.update`` itself recompiles on every step until
-dynamo's cache limit. What compiles cleanly is the state update under it,
-``type(metric).update(metric, ...)``: that is what is tested here (see ``docs/performance.md``).
+int (``self._update_count += 1``), and ``torch.compile`` treats integer attributes of an
+``nn.Module`` as constants, so that wrapper alone would recompile on every step. Our base class
+(``weightwise.metrics._base.CompilableMetric``) counts in a tensor while dynamo traces, so both
+the user-facing ``torch.compile(metric.update)`` (its ``update_count`` checked too) and the state
+update under the wrapper, ``type(metric).update(metric, ...)``, are tested here (see
+``docs/performance.md``).
 The exact ranking metrics (``AUROC``, ``AveragePrecision`` without ``thresholds``) append each
 batch to list states, which dynamo guards on by length, so they trace into one graph per step
 but recompile as the list grows; their binned form (``thresholds=``) keeps a fixed-shape
@@ -21,13 +23,14 @@ histogram and compiles once.
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from torch._dynamo.testing import CompileCounter
+from torch._dynamo.testing import CompileCounter, CompileCounterWithBackend
 
 import weightwise
 import weightwise.losses as L
@@ -112,24 +115,39 @@ def _flat(value: Any) -> list[torch.Tensor]:
     return [torch.as_tensor(value, dtype=torch.float64)]
 
 
-def _check_metric_updates(name: str, *, recompiles: bool, **extra: Any) -> None:
+def _check_metric_updates(
+    name: str, *, recompiles: bool, user_facing: bool = False, **extra: Any
+) -> None:
+    """Five updates through ``torch.compile(fullgraph=True)``: one graph (one per step for the
+    growing list states), then ``compute`` equals the eager metric's.
+
+    ``user_facing``: compile the bound ``metric.update`` itself, under torchmetrics' counting
+    wrapper, and check its bookkeeping (``update_count``); otherwise compile the state update
+    under it, ``type(metric).update(metric, ...)``.
+    """
     case = METRIC_CASES[CLASS_CASES[name]]
     compiled_metric, eager_metric = _metric(name, **extra), _metric(name, **extra)
-    state_update = type(compiled_metric).update  # under torchmetrics' counting wrapper
+    if user_facing:
+        update = compiled_metric.update
+    else:
+        state_update = type(compiled_metric).update
 
-    def step(p: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> None:
-        state_update(compiled_metric, p, t, sample_weight=w)
+        def update(p: torch.Tensor, t: torch.Tensor, *, sample_weight: torch.Tensor) -> None:
+            state_update(compiled_metric, p, t, sample_weight=sample_weight)
 
     torch._dynamo.reset()
     counter = CompileCounter()
-    compiled = torch.compile(step, backend=counter, fullgraph=True)
-    steps = 3
+    compiled = torch.compile(update, backend=counter, fullgraph=True)
+    steps = 5
     for seed in range(steps):  # new data and weight values, same shapes
         p, t = _metric_data(case.data, 6, seed)
         w = _weights(seed, 6, dtype=torch.float64)
-        compiled(p, t, w)
+        compiled(p, t, sample_weight=w)
         eager_metric.update(p, t, sample_weight=w)
-    compiled_metric._update_count = steps  # the wrapper's bookkeeping, skipped above
+    if user_facing:
+        assert compiled_metric.update_count == eager_metric.update_count == steps
+    else:
+        compiled_metric._update_count = steps  # the wrapper's bookkeeping, skipped above
     for a, b in zip(_flat(compiled_metric.compute()), _flat(eager_metric.compute()), strict=True):
         torch.testing.assert_close(a, b, equal_nan=True)
     assert counter.frame_count == (steps if recompiles else 1)
@@ -140,9 +158,90 @@ def test_metric_update_fullgraph_without_recompiling_for_new_weight_values(name:
     _check_metric_updates(name, recompiles=name in GROWING_STATE)
 
 
+@pytest.mark.parametrize("name", sorted(CLASS_CASES))
+def test_compiled_metric_update_method_without_recompiling(name: str) -> None:
+    # torch.compile(metric.update): the counting wrapper compiles too (issue 18).
+    _check_metric_updates(name, recompiles=name in GROWING_STATE, user_facing=True)
+
+
 @pytest.mark.parametrize("name", sorted(GROWING_STATE))
 def test_binned_ranking_update_compiles_once(name: str) -> None:
     _check_metric_updates(name, recompiles=False, thresholds=11)
+
+
+@pytest.mark.parametrize("name", sorted(GROWING_STATE))
+def test_binned_ranking_update_method_compiles_once(name: str) -> None:
+    _check_metric_updates(name, recompiles=False, user_facing=True, thresholds=11)
+
+
+@pytest.mark.filterwarnings("ignore:accuracy is undefined")  # compute() before any update
+@pytest.mark.parametrize("backend", ["eager", "aot_eager"])
+def test_metric_update_inside_a_compiled_step_keeps_torchmetrics_bookkeeping(backend: str) -> None:
+    """``metric.update`` called inside a larger compiled step, mixed with eager updates, a
+    ``compute`` between steps (its cache is dropped by the next update), ``reset`` and the
+    "compute before update" warning. ``aot_eager``: the count's in-place add on a buffer goes
+    through AOTAutograd's functionalisation, as under Inductor."""
+    compiled_metric = MC.Accuracy("multiclass", num_classes=3)
+    eager_metric = MC.Accuracy("multiclass", num_classes=3)
+    weight = torch.tensor([1.0, 2.0, 0.5])
+
+    def step(x: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        logits = x @ weight.diag()
+        compiled_metric.update(logits, t, sample_weight=w)
+        return L.cross_entropy(logits, t, sample_weight=w)
+
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend(backend)
+    compiled = torch.compile(step, backend=counter, fullgraph=True)
+    with pytest.warns(UserWarning, match="called before the ``update``"):
+        compiled_metric.compute()
+    g = torch.Generator().manual_seed(0)
+    for i in range(6):
+        x, t = torch.randn(8, 3, generator=g), torch.randint(0, 3, (8,), generator=g)
+        w = torch.rand(8, generator=g) + 0.1
+        if i == 3:
+            compiled_metric.update(x @ weight.diag(), t, sample_weight=w)  # eager, in between
+        else:
+            loss = compiled(x, t, w)
+            torch.testing.assert_close(loss, L.cross_entropy(x @ weight.diag(), t, sample_weight=w))
+        eager_metric.update(x @ weight.diag(), t, sample_weight=w)
+        if i == 1:
+            torch.testing.assert_close(compiled_metric.compute(), eager_metric.compute())
+    assert counter.frame_count == 1
+    assert compiled_metric.update_count == eager_metric.update_count == 6
+    torch.testing.assert_close(compiled_metric.compute(), eager_metric.compute())
+    compiled_metric.reset()
+    assert compiled_metric.update_count == 0 and not compiled_metric.update_called
+    with pytest.warns(UserWarning, match="called before the ``update``"):
+        compiled_metric.compute()
+    compiled(x, t, w)
+    eager_metric.reset()
+    eager_metric.update(x @ weight.diag(), t, sample_weight=w)
+    assert compiled_metric.update_count == 1 and counter.frame_count == 1
+    torch.testing.assert_close(compiled_metric.compute(), eager_metric.compute())
+
+
+def test_compiled_update_count_survives_copies_dtype_and_forward() -> None:
+    """The in-graph count is a non-persistent int64 buffer: not in ``state_dict``, kept by
+    ``clone`` and pickling, still int64 after ``set_dtype``, and ``forward`` sees
+    the count of the compiled updates."""
+    metric = MC.Accuracy("multiclass", num_classes=3)
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    compiled = torch.compile(metric.update, backend=counter, fullgraph=True)
+    g = torch.Generator().manual_seed(1)
+    x, t = torch.randn(8, 3, generator=g), torch.randint(0, 3, (8,), generator=g)
+    for _ in range(3):
+        compiled(x, t, sample_weight=torch.rand(8, generator=g))
+    assert counter.frame_count == 1
+    assert "_compiled_update_count" not in metric.state_dict()
+    assert metric.clone().update_count == 3
+    assert pickle.loads(pickle.dumps(metric)).update_count == 3
+    metric.set_dtype(torch.float32)
+    assert metric._compiled_update_count.dtype == torch.int64
+    compiled(x, t, sample_weight=torch.rand(8, generator=g))  # on float32 states
+    metric(x, t)  # forward: an eager update, counted on top of the compiled ones
+    assert metric.update_count == 5
 
 
 def test_the_metric_registry_covers_every_class() -> None:

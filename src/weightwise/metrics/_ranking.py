@@ -19,10 +19,9 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric
 from torchmetrics.utilities.data import dim_zero_cat
 
-from ._base import TaskMetric
+from ._base import CompilableMetric, TaskMetric
 from .functional import _curves as cv
 from .functional import _ranking as rk
 from .functional._inputs import (
@@ -211,7 +210,7 @@ class AveragePrecision(_Ranking):
         )
 
 
-class _AtK(Metric):
+class _AtK(CompilableMetric):
     """Shared state for :class:`PrecisionAtK` and :class:`RecallAtK`."""
 
     is_differentiable = False
