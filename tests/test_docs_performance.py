@@ -19,4 +19,5 @@ def test_the_compile_example_runs() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, str(DOC), "exec"), {"__name__": "docs_performance"})
-    assert out.getvalue().split() == ["True", "True"]
+    # the loss is positive, the accuracy in [0, 1], and the three compiled updates were counted
+    assert out.getvalue().split() == ["True", "True", "3"]
