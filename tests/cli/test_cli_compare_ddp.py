@@ -1,8 +1,9 @@
 """`weightwise compare` under torchrun with 2 gloo processes.
 
 The oracle is the 1-process run with the same seed and global batch size: every metric and
-history value of the 2-process ``results.json`` must equal it to 1e-5 (docs/scaling.md says
-which values are exactly equal and why the others differ in the last bits). A user's mistake
+history value of the 2-process ``results.json`` must equal it to 1e-5, AUROC to 1e-4 (a few
+swapped near-ties; docs/scaling.md says which values are exactly equal and why the others
+differ in the last bits). A user's mistake
 must exit 2 on every rank with one ``error:`` line from rank 0, and never hang.
 """
 
@@ -23,6 +24,12 @@ from typer.testing import CliRunner
 from weightwise.cli._app import app
 
 TOL = 1e-5
+# AUROC is a rank statistic: a last-bit difference between two nearly tied test scores swaps
+# them, and each swapped pair moves the macro AUROC by 1/(C·P_c·N_c) (1/81000 = 1.2e-5 seen
+# here: 0.7847160 with 2 processes, 0.7847284 with 1). 1e-4 allows a few swaps; a real
+# difference (a wrongly sharded test set, another model) moves it by far more.
+RANK_TOL = 1e-4
+RANK_METRICS = ("auroc", "average_precision")
 TIMEOUT_S = 300
 PORT_IN_USE = ("address already in use", "eaddrinuse", "errno 98")
 
@@ -75,7 +82,8 @@ def _assert_close(a: Any, b: Any, path: str = "") -> int:
     if isinstance(a, float) or isinstance(b, float):
         if math.isnan(a) and math.isnan(b):
             return 1
-        assert abs(a - b) <= TOL, f"{path}: 2 processes {a!r} != 1 process {b!r}"
+        tol = RANK_TOL if path.rsplit("/", 1)[-1] in RANK_METRICS else TOL
+        assert abs(a - b) <= tol, f"{path}: 2 processes {a!r} != 1 process {b!r}"
         return 1
     assert a == b, f"{path}: {a!r} != {b!r}"
     return 0
