@@ -359,17 +359,44 @@ def compare(
     counts = data.counts
     if (counts == 0).any():
         raise ValueError(f"class {names[int(np.flatnonzero(counts == 0)[0])]!r} has no train row")
+    widths = tuple(int(h) for h in hidden)  # checked before the strategies, as it always was
+    cfg = _config(
+        parse_strategies(strategies, task), metric, task, cost_matrix=costs,
+        epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, hidden=widths, seeds=seeds,
+        n_boot=n_boot, model=model, optimizer=optimizer, device=device,
+    )  # fmt: skip
+    return Comparison(run_compare(data, cfg, on_epoch=on_epoch))
+
+
+def _config(
+    strategies: tuple[str, ...],
+    rank_by: str,
+    task: str,
+    *,
+    cost_matrix: np.ndarray | None = None,
+    epochs: int,
+    seed: int,
+    batch_size: int,
+    lr: float,
+    hidden: Sequence[int],
+    seeds: int,
+    n_boot: int,
+    model: Callable[[], nn.Module] | None,
+    optimizer: Callable[[Any], torch.optim.Optimizer] | None,
+    device: str | torch.device | None,
+) -> CompareConfig:
+    """The :class:`CompareConfig` of :func:`compare`'s arguments (every task)."""
     widths = tuple(int(h) for h in hidden)
-    cfg = CompareConfig(
-        strategies=parse_strategies(strategies, task),
+    return CompareConfig(
+        strategies=strategies,
         epochs=epochs,
         seed=seed,
         batch_size=batch_size,
         lr=lr,
         model="mlp" if widths else "linear",
         hidden=widths if widths else (128,),
-        rank_by=metric,
-        cost_matrix=costs,
+        rank_by=rank_by,
+        cost_matrix=cost_matrix,
         seeds=seeds,
         n_boot=n_boot,
         model_factory=model,
@@ -378,7 +405,6 @@ def compare(
         device=None if device is None else str(device),
         task=task,
     )
-    return Comparison(run_compare(data, cfg, on_epoch=on_epoch))
 
 
 def _with_weights(data: CompareData, ones: Callable[[np.ndarray], np.ndarray]) -> CompareData:
@@ -512,25 +538,11 @@ def _compare_task(
         raise ValueError(
             f"rank_by must be one of {', '.join(TASK_METRICS[task])} for {task}; got {metric!r}"
         )
-    chosen = parse_task_strategies(strategies, task)
-    widths = tuple(int(h) for h in hidden)
-    cfg = CompareConfig(
-        strategies=chosen,
-        epochs=epochs,
-        seed=seed,
-        batch_size=batch_size,
-        lr=lr,
-        model="mlp" if widths else "linear",
-        hidden=widths if widths else (128,),
-        rank_by=metric,
-        seeds=seeds,
-        n_boot=n_boot,
-        model_factory=model,
-        optimizer_factory=optimizer,
-        optimizer_name="adam" if optimizer is None else "custom",
-        device=None if device is None else str(device),
-        task=task,
-    )
+    cfg = _config(
+        parse_task_strategies(strategies, task), metric, task,
+        epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, seeds=seeds,
+        n_boot=n_boot, model=model, optimizer=optimizer, device=device,
+    )  # fmt: skip
     return Comparison(run_task_compare(data, cfg, on_epoch=on_epoch))
 
 
