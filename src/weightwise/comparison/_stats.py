@@ -262,7 +262,8 @@ def holm(p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Holm's step-down adjusted p-values and each hypothesis's step level ``α``-divisor.
 
     Returns ``(p_adjusted, divisor)``: hypothesis ``i`` at step ``j`` (0-based, by ascending
-    p) is tested at ``α / (m − j)``; ``p̃_(j) = max_{i ≤ j} min(1, (m − i)·p_(i))``.
+    p) is tested at ``α / (m − j)``; ``p̃_(j) = max_{i ≤ j} min(1, (m − i)·p_(i))``. Tied
+    p-values share the first of their steps, so both outputs permute with the inputs.
 
     Example:
         >>> adj, div = holm([0.01, 0.04, 0.03])
@@ -272,9 +273,12 @@ def holm(p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     p_arr = np.asarray(p, dtype=np.float64)
     m = p_arr.size
     order = np.argsort(p_arr, kind="stable")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p_arr[order])
+    ranked = p_arr[order]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * ranked)
     adj = np.empty(m)
     adj[order] = np.maximum.accumulate(scaled)
+    # Tied p-values pass or fail the step-down together, at the step of the first of them (the
+    # one their shared p̃ comes from): the input order of a tie must not choose their levels.
     div = np.empty(m, dtype=np.int64)
-    div[order] = m - np.arange(m)
+    div[order] = m - np.searchsorted(ranked, ranked, side="left")
     return adj, div
