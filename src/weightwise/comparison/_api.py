@@ -344,12 +344,7 @@ def compare(
     if any(x is not None for x in (data.w_train, data.w_val, data.w_test)):
         ones = lambda y: np.ones(len(y), np.float32)  # noqa: E731
         data = _with_weights(data, ones)
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
-                        ("n_boot", n_boot)):  # fmt: skip
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    _check_training(epochs=epochs, batch_size=batch_size, seeds=seeds, n_boot=n_boot, lr=lr)
     costs = None if cost_matrix is None else np.asarray(cost_matrix, dtype=np.float64)
     if costs is not None and costs.shape != (len(names), len(names)):
         raise ValueError(f"cost_matrix must be {len(names)}×{len(names)}; got {costs.shape}")
@@ -366,6 +361,16 @@ def compare(
         n_boot=n_boot, model=model, optimizer=optimizer, device=device,
     )  # fmt: skip
     return Comparison(run_compare(data, cfg, on_epoch=on_epoch))
+
+
+def _check_training(*, epochs: int, batch_size: int, seeds: int, n_boot: int, lr: float) -> None:
+    """Refuse a count below 1 or a learning rate that is not a positive number."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
+                        ("n_boot", n_boot)):  # fmt: skip
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number; got {lr!r}")
 
 
 def _config(
@@ -460,12 +465,7 @@ def _compare_task(
         raise ValueError(f"cost_matrix is for single-label targets, not {task}")
     if task == "multilabel" and ignore_index is not None:
         raise ValueError("ignore_index is for segmentation masks (N, H, W)")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
-                        ("n_boot", n_boot)):  # fmt: skip
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    _check_training(epochs=epochs, batch_size=batch_size, seeds=seeds, n_boot=n_boot, lr=lr)
     splits = {"train": train, "val": val} | ({"test": test} if test is not None else {})
     y0 = train[1]
     if task == "multilabel":
