@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, log_loss
 
 from weightwise.comparison._stats import (
@@ -84,6 +86,46 @@ def test_holm_matches_the_step_down_definition():
     # Holm (1979): sorted 0.01, 0.03, 0.04, 0.2 -> 4·0.01, 3·0.03, max(2·0.04, .), max(1·0.2, .)
     assert adj.tolist() == pytest.approx([0.04, 0.09, 0.09, 0.2])
     assert div.tolist() == [4, 2, 3, 1]
+
+
+def _holm_reference(p: list[float], alpha: float) -> tuple[list[float], list[int], list[bool]]:
+    """Holm (1979) written without sorting, so ties have no order to depend on: hypothesis
+    ``i`` is tested at ``α / |{l : p_l ≥ p_i}|``; it is rejected when every ``k`` with
+    ``p_k ≤ p_i`` passes its test (the step-down); ``p̃_i = max_{k: p_k ≤ p_i} min(1,
+    |{l : p_l ≥ p_k}|·p_k)`` (statsmodels' ``multipletests(method="holm")`` as a formula)."""
+    steps = [sum(q >= pk for q in p) for pk in p]
+    adj = [max(min(1.0, steps[k] * p[k]) for k in range(len(p)) if p[k] <= pi) for pi in p]
+    reject = [all(p[k] <= alpha / steps[k] for k in range(len(p)) if p[k] <= pi) for pi in p]
+    return adj, steps, reject
+
+
+# Bootstrap p-values are multiples of 1/(B + 1): ties are the rule, not the exception.
+_tied_p = st.lists(st.sampled_from([0.002, 0.004, 0.01, 0.0125, 0.02, 0.05, 0.3, 1.0]),
+                   min_size=1, max_size=8)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=_tied_p, data=st.data())
+def test_holm_is_the_reference_and_permuting_the_inputs_permutes_the_outputs(p, data):
+    alpha = 0.05
+    adj, div = holm(p)
+    ref_adj, ref_div, ref_reject = _holm_reference(p, alpha)
+    assert adj.tolist() == pytest.approx(ref_adj, rel=1e-12)
+    assert div.tolist() == ref_div
+    assert (adj <= alpha).tolist() == ref_reject
+    perm = data.draw(st.permutations(range(len(p))))
+    adj_p, div_p = holm([p[i] for i in perm])
+    assert adj_p.tolist() == adj[perm].tolist()
+    assert div_p.tolist() == div[perm].tolist()
+
+
+def test_holm_tied_p_values_share_the_strictest_step():
+    # 0.02 twice among three: both are tested at α/3 whichever comes first, like their p̃.
+    for p in ([0.02, 0.02, 0.3], [0.3, 0.02, 0.02]):
+        adj, div = holm(p)
+        tied = [i for i, v in enumerate(p) if v == 0.02]
+        assert div[tied].tolist() == [3, 3]
+        assert adj[tied].tolist() == pytest.approx([0.06, 0.06])
 
 
 def test_p_value_and_interval_of_a_degenerate_difference():

@@ -11,7 +11,6 @@ strategy that silently trains as another (``balanced`` without its weights, ``fo
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -102,19 +101,8 @@ def _data(rng):
 
 
 @pytest.mark.parametrize("strategy", sorted(WIRING))
-def test_strategy_wiring(strategy, monkeypatch):
-    calls: list[tuple[str, dict[str, Any]]] = []
-    for name in LOSSES:
-        real = getattr(weightwise.losses, name)
-
-        def spy(*args, _real=real, _name=name, **kwargs):
-            bound = inspect.signature(_real).bind(*args, **kwargs)
-            bound.apply_defaults()
-            if bound.arguments[next(iter(bound.arguments))].requires_grad:  # training calls
-                calls.append((_name, dict(bound.arguments)))
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(weightwise.losses, name, spy)
+def test_strategy_wiring(strategy, monkeypatch, spy_losses):
+    calls = spy_losses(LOSSES)
 
     powers: list[float] = []
     real_sampler = weightwise.data.ClassBalancedSampler

@@ -4,7 +4,6 @@ wiring (what reaches the loss and the decision step), the demos from the CLI and
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
@@ -114,22 +113,6 @@ def _segmentation(rng, n, side=6):
     return X, y
 
 
-def _spy_losses(monkeypatch, names):
-    calls: list[tuple[str, dict[str, Any]]] = []
-    for name in names:
-        real = getattr(weightwise.losses, name)
-
-        def spy(*args, _real=real, _name=name, **kwargs):
-            bound = inspect.signature(_real).bind(*args, **kwargs)
-            bound.apply_defaults()
-            if bound.arguments[next(iter(bound.arguments))].requires_grad:  # training calls
-                calls.append((_name, dict(bound.arguments)))
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(weightwise.losses, name, spy)
-    return calls
-
-
 ML_LOSSES = ("binary_cross_entropy", "binary_focal_loss", "asymmetric_loss")
 ML_WIRING = {
     "none": ("binary_cross_entropy", {"pos_weight": None, "neg_weight": None}),
@@ -144,8 +127,8 @@ def test_every_multilabel_strategy_is_listed():
 
 
 @pytest.mark.parametrize("strategy", sorted(ML_WIRING))
-def test_multilabel_strategy_wiring(strategy, monkeypatch):
-    calls = _spy_losses(monkeypatch, ML_LOSSES)
+def test_multilabel_strategy_wiring(strategy, spy_losses):
+    calls = spy_losses(ML_LOSSES)
     rng = np.random.default_rng(0)
     train = _multilabel(rng, 100)
     compare(train, _multilabel(rng, 40), strategies=[strategy], batch_size=25, **FAST)
@@ -208,8 +191,8 @@ def test_every_segmentation_strategy_is_listed():
 
 
 @pytest.mark.parametrize("strategy", sorted(SEG_WIRING))
-def test_segmentation_strategy_wiring(strategy, monkeypatch):
-    calls = _spy_losses(monkeypatch, SEG_LOSSES)
+def test_segmentation_strategy_wiring(strategy, spy_losses):
+    calls = spy_losses(SEG_LOSSES)
     rng = np.random.default_rng(0)
     X, y = _segmentation(rng, 12)
     wmap = (rng.random(y.shape) + 0.5).astype(np.float32)

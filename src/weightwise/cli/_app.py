@@ -6,13 +6,15 @@ turns a user's mistake into one ``error: …`` line on stderr with exit code 2.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -23,6 +25,9 @@ except ImportError:  # pragma: no cover - older typer depends on click
     from click.exceptions import ClickException  # type: ignore[no-redef,assignment,unused-ignore]
 
 from ._errors import USER_ERRORS, UserError, fail
+
+if TYPE_CHECKING:
+    from weightwise.comparison._engine import CompareConfig
 
 __all__ = ["UserError", "app", "main"]
 
@@ -381,10 +386,8 @@ def _prepare_compare(
         load_user_multilabel,
     )
 
-    try:
+    with _user_errors():
         widths = parse_hidden(hidden)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     out_dir = out
     if out_dir is None:
         out_dir = Path("weightwise-runs") / time.strftime("%Y%m%d-%H%M%S")
@@ -458,23 +461,22 @@ def _prepare_compare(
 
     from weightwise.comparison._tasks import TaskData
 
+    base = CompareConfig(seed=seed, lr=lr, model=model, hidden=widths, seeds=seeds)
     if isinstance(prepared, TaskData):
-        return _prepare_task_job(
-            prepared, strategies=strategies, epochs=epochs, seed=seed, seeds=seeds,
-            positive_class=positive_class, batch_size=batch_size, lr=lr, model=model,
-            widths=widths, cost_matrix=cost_matrix, out_dir=out_dir,
+        cfg = _task_config(
+            prepared, base, strategies=strategies, epochs=epochs, batch_size=batch_size,
+            positive_class=positive_class, cost_matrix=cost_matrix,
         )  # fmt: skip
+        return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
     epochs = 30 if epochs is None else epochs
     batch_size = 64 if batch_size is None else batch_size
     task = "binary" if prepared.num_classes == 2 else "multiclass"
-    try:
+    with _user_errors():
         chosen = parse_strategies(strategies, task)
         if task == "binary":
             prepared = as_binary(prepared, positive_class)
         elif positive_class is not None:
             raise UserError("--positive-class is for binary targets (2 classes)")
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
 
     costs = None
     rank_by = "balanced_accuracy"
@@ -492,65 +494,51 @@ def _prepare_compare(
             raise UserError("--cost-matrix must hold finite, non-negative costs")
         rank_by = "expected_cost"
 
-    cfg = CompareConfig(
-        strategies=chosen,
-        epochs=epochs,
-        seed=seed,
-        batch_size=batch_size,
-        lr=lr,
-        model=model,
-        hidden=widths,
-        rank_by=rank_by,
-        cost_matrix=costs,
-        seeds=seeds,
-        task=task,
-    )
+    cfg = dataclasses.replace(
+        base, strategies=chosen, epochs=epochs, batch_size=batch_size, rank_by=rank_by,
+        cost_matrix=costs, task=task,
+    )  # fmt: skip
     return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
 
 
-def _prepare_task_job(
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """A ``ValueError`` raised inside is the user's mistake: re-raised as :class:`UserError`."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _task_config(
     prepared: Any,
+    base: CompareConfig,
     *,
     strategies: str,
     epochs: int | None,
-    seed: int,
-    seeds: int,
-    positive_class: str | None,
     batch_size: int | None,
-    lr: float,
-    model: str,
-    widths: tuple[int, ...],
+    positive_class: str | None,
     cost_matrix: Path | None,
-    out_dir: Path,
-) -> _CompareJob:
-    """The job of a multi-label or segmentation dataset."""
+) -> CompareConfig:
+    """``base`` completed for a multi-label or segmentation dataset."""
     from weightwise.comparison._api import parse_task_strategies
     from weightwise.comparison._tasks import TASK_METRICS
-
-    from ._compare import CompareConfig
 
     task = prepared.task
     for flag, v in (("--positive-class", positive_class), ("--cost-matrix", cost_matrix)):
         if v is not None:
             raise UserError(f"{flag} is for single-label targets, not {task}")
-    try:
+    with _user_errors():
         chosen = parse_task_strategies(strategies, task)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
     seg = task == "segmentation"
-    cfg = CompareConfig(
+    return dataclasses.replace(
+        base,
         strategies=chosen,
         epochs=(10 if seg else 30) if epochs is None else epochs,
-        seed=seed,
         batch_size=(16 if seg else 64) if batch_size is None else batch_size,
-        lr=lr,
-        model=model,
-        hidden=widths,
         rank_by=TASK_METRICS[task][0],
-        seeds=seeds,
         task=task,
     )
-    return _CompareJob(prepared=prepared, cfg=cfg, out_dir=out_dir)
 
 
 def _check_out_dir(out: Path) -> None:

@@ -64,7 +64,6 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     ranking = results["ranking"]
     ds = results["dataset"]
     names = list(strategies)
-    from matplotlib.ticker import MaxNLocator
 
     # Ten distinct hues, then the same hues dashed, then dotted: no two lines look alike.
     cmap = plt.get_cmap("tab10")
@@ -81,30 +80,7 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
         if weighted
         else ("val_loss_as_trained", "validation loss, as optimised (class-weighted)"),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
-        for n in names:
-            hist = strategies[n]["history"]
-            ax.plot(
-                [h["epoch"] for h in hist],
-                [h[key] for h in hist],
-                label=n,
-                color=colors[n],
-                linestyle=styles[n],
-            )
-        values = [h[key] for n in names for h in strategies[n]["history"] if h[key] > 0]
-        if values and max(values) / min(values) > 20:  # e.g. LDAM's scaled loss next to CE
-            ax.set_yscale("log")
-            title += " (log scale)"
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    paths["curves"] = out / "curves.png"
-    fig.savefig(paths["curves"], dpi=90)
-    plt.close(fig)
+    paths["curves"] = _curves_png(plt, strategies, names, panels, colors, styles, out)
 
     per_class = all(isinstance(strategies[n]["per_class_recall"], list) for n in names)
     counts = np.asarray(ds["train_counts"], dtype=float)
@@ -174,26 +150,95 @@ def _figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
     plt.close(fig)
 
     if all("pr_curve" in strategies[n] for n in names):  # binary
-        fig, ax = plt.subplots(figsize=(6.5, 5))
-        for n in names:
-            if n.endswith("+threshold"):  # the same scores as its base strategy
-                continue
-            pr = strategies[n]["pr_curve"]
-            ax.plot(pr["recall"], pr["precision"], label=n, color=colors[n], linestyle=styles[n])
         pos = ds.get("positive_class", "positive")
-        ax.set_xlabel(f"recall of {str(pos)[:20]}")
-        ax.set_ylabel("precision")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
-        ax.set_title("test precision-recall curves (positive class)", fontsize=10)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        paths["pr_curves"] = out / "pr_curves.png"
-        fig.savefig(paths["pr_curves"], dpi=90)
-        plt.close(fig)
+        paths["pr_curves"] = _pr_png(
+            plt,
+            strategies,
+            [n for n in names if not n.endswith("+threshold")],  # same scores as its base
+            colors,
+            styles,
+            out,
+            xlabel=f"recall of {str(pos)[:20]}",
+            title="test precision-recall curves (positive class)",
+        )
     _forest(results, out, paths)
     return paths
+
+
+def _line_style(styles: dict[str, str] | None, n: str) -> dict[str, str]:
+    return {} if styles is None else {"linestyle": styles[n]}
+
+
+def _curves_png(
+    plt: Any,
+    strategies: dict[str, Any],
+    names: list[str],
+    panels: list[tuple[str, str]],
+    colors: dict[str, Any],
+    styles: dict[str, str] | None,
+    out: Path,
+    *,
+    linear: str | None = None,
+) -> Path:
+    """``curves.png``: each panel's history key per strategy; log scale when the values span
+    more than 20× (e.g. LDAM's scaled loss next to CE), except for the key ``linear``."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
+        for n in names:
+            hist = strategies[n]["history"]
+            ax.plot(
+                [h["epoch"] for h in hist],
+                [h[key] for h in hist],
+                label=n,
+                color=colors[n],
+                **_line_style(styles, n),
+            )
+        values = [h[key] for n in names for h in strategies[n]["history"] if h[key] > 0]
+        if values and max(values) / min(values) > 20 and key != linear:
+            ax.set_yscale("log")
+            title += " (log scale)"
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    path = out / "curves.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _pr_png(
+    plt: Any,
+    strategies: dict[str, Any],
+    names: list[str],
+    colors: dict[str, Any],
+    styles: dict[str, str] | None,
+    out: Path,
+    *,
+    xlabel: str,
+    title: str,
+) -> Path:
+    """``pr_curves.png``: the test precision-recall curve of each strategy in ``names``."""
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    for n in names:
+        pr = strategies[n]["pr_curve"]
+        ax.plot(pr["recall"], pr["precision"], label=n, color=colors[n], **_line_style(styles, n))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = out / "pr_curves.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def _task_figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
@@ -203,7 +248,6 @@ def _task_figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     strategies = results["strategies"]
     ranking = results["ranking"]
@@ -225,24 +269,9 @@ def _task_figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
         else ("val_loss_as_trained", "validation loss, as optimised"),
         (f"val_{metric}", f"validation {METRIC_LABELS.get(metric, metric)}"),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    for ax, (key, title) in zip(axes.ravel(), panels, strict=True):
-        for n in names:
-            hist = strategies[n]["history"]
-            ax.plot([h["epoch"] for h in hist], [h[key] for h in hist], label=n, color=colors[n])
-        values = [h[key] for n in names for h in strategies[n]["history"] if h[key] > 0]
-        if values and max(values) / min(values) > 20 and key != f"val_{metric}":
-            ax.set_yscale("log")
-            title += " (log scale)"
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    paths["curves"] = out / "curves.png"
-    fig.savefig(paths["curves"], dpi=90)
-    plt.close(fig)
+    paths["curves"] = _curves_png(
+        plt, strategies, names, panels, colors, None, out, linear=f"val_{metric}"
+    )
 
     key = "f1" if task == "multilabel" else "iou"
     shown = [ranking[0]] + (["none"] if "none" in strategies and ranking[0] != "none" else [])
@@ -266,21 +295,16 @@ def _task_figures(results: dict[str, Any], out: Path) -> dict[str, Path]:
         plt.close(fig)
 
     if task == "multilabel" and all("pr_curve" in strategies[n] for n in names):
-        fig, ax = plt.subplots(figsize=(6.5, 5))
-        for n in names:
-            pr = strategies[n]["pr_curve"]
-            ax.plot(pr["recall"], pr["precision"], label=n, color=colors[n])
-        ax.set_xlabel("recall (micro, all labels)")
-        ax.set_ylabel("precision")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
-        ax.set_title("test precision-recall curves (micro-averaged)", fontsize=10)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        paths["pr_curves"] = out / "pr_curves.png"
-        fig.savefig(paths["pr_curves"], dpi=90)
-        plt.close(fig)
+        paths["pr_curves"] = _pr_png(
+            plt,
+            strategies,
+            names,
+            colors,
+            None,
+            out,
+            xlabel="recall (micro, all labels)",
+            title="test precision-recall curves (micro-averaged)",
+        )
 
     ex = results.get("examples")
     if task == "segmentation" and ex:

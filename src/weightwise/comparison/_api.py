@@ -344,12 +344,7 @@ def compare(
     if any(x is not None for x in (data.w_train, data.w_val, data.w_test)):
         ones = lambda y: np.ones(len(y), np.float32)  # noqa: E731
         data = _with_weights(data, ones)
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
-                        ("n_boot", n_boot)):  # fmt: skip
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    _check_training(epochs=epochs, batch_size=batch_size, seeds=seeds, n_boot=n_boot, lr=lr)
     costs = None if cost_matrix is None else np.asarray(cost_matrix, dtype=np.float64)
     if costs is not None and costs.shape != (len(names), len(names)):
         raise ValueError(f"cost_matrix must be {len(names)}×{len(names)}; got {costs.shape}")
@@ -359,17 +354,54 @@ def compare(
     counts = data.counts
     if (counts == 0).any():
         raise ValueError(f"class {names[int(np.flatnonzero(counts == 0)[0])]!r} has no train row")
+    widths = tuple(int(h) for h in hidden)  # checked before the strategies, as it always was
+    cfg = _config(
+        parse_strategies(strategies, task), metric, task, cost_matrix=costs,
+        epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, hidden=widths, seeds=seeds,
+        n_boot=n_boot, model=model, optimizer=optimizer, device=device,
+    )  # fmt: skip
+    return Comparison(run_compare(data, cfg, on_epoch=on_epoch))
+
+
+def _check_training(*, epochs: int, batch_size: int, seeds: int, n_boot: int, lr: float) -> None:
+    """Refuse a count below 1 or a learning rate that is not a positive number."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
+                        ("n_boot", n_boot)):  # fmt: skip
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number; got {lr!r}")
+
+
+def _config(
+    strategies: tuple[str, ...],
+    rank_by: str,
+    task: str,
+    *,
+    cost_matrix: np.ndarray | None = None,
+    epochs: int,
+    seed: int,
+    batch_size: int,
+    lr: float,
+    hidden: Sequence[int],
+    seeds: int,
+    n_boot: int,
+    model: Callable[[], nn.Module] | None,
+    optimizer: Callable[[Any], torch.optim.Optimizer] | None,
+    device: str | torch.device | None,
+) -> CompareConfig:
+    """The :class:`CompareConfig` of :func:`compare`'s arguments (every task)."""
     widths = tuple(int(h) for h in hidden)
-    cfg = CompareConfig(
-        strategies=parse_strategies(strategies, task),
+    return CompareConfig(
+        strategies=strategies,
         epochs=epochs,
         seed=seed,
         batch_size=batch_size,
         lr=lr,
         model="mlp" if widths else "linear",
         hidden=widths if widths else (128,),
-        rank_by=metric,
-        cost_matrix=costs,
+        rank_by=rank_by,
+        cost_matrix=cost_matrix,
         seeds=seeds,
         n_boot=n_boot,
         model_factory=model,
@@ -378,7 +410,6 @@ def compare(
         device=None if device is None else str(device),
         task=task,
     )
-    return Comparison(run_compare(data, cfg, on_epoch=on_epoch))
 
 
 def _with_weights(data: CompareData, ones: Callable[[np.ndarray], np.ndarray]) -> CompareData:
@@ -434,12 +465,7 @@ def _compare_task(
         raise ValueError(f"cost_matrix is for single-label targets, not {task}")
     if task == "multilabel" and ignore_index is not None:
         raise ValueError("ignore_index is for segmentation masks (N, H, W)")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seeds", seeds),
-                        ("n_boot", n_boot)):  # fmt: skip
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    _check_training(epochs=epochs, batch_size=batch_size, seeds=seeds, n_boot=n_boot, lr=lr)
     splits = {"train": train, "val": val} | ({"test": test} if test is not None else {})
     y0 = train[1]
     if task == "multilabel":
@@ -512,25 +538,11 @@ def _compare_task(
         raise ValueError(
             f"rank_by must be one of {', '.join(TASK_METRICS[task])} for {task}; got {metric!r}"
         )
-    chosen = parse_task_strategies(strategies, task)
-    widths = tuple(int(h) for h in hidden)
-    cfg = CompareConfig(
-        strategies=chosen,
-        epochs=epochs,
-        seed=seed,
-        batch_size=batch_size,
-        lr=lr,
-        model="mlp" if widths else "linear",
-        hidden=widths if widths else (128,),
-        rank_by=metric,
-        seeds=seeds,
-        n_boot=n_boot,
-        model_factory=model,
-        optimizer_factory=optimizer,
-        optimizer_name="adam" if optimizer is None else "custom",
-        device=None if device is None else str(device),
-        task=task,
-    )
+    cfg = _config(
+        parse_task_strategies(strategies, task), metric, task,
+        epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, seeds=seeds,
+        n_boot=n_boot, model=model, optimizer=optimizer, device=device,
+    )  # fmt: skip
     return Comparison(run_task_compare(data, cfg, on_epoch=on_epoch))
 
 

@@ -725,6 +725,25 @@ def _mean_std(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
     return mean, std
 
 
+def _config_json(cfg: CompareConfig, model_name: str, world_size: int = 1) -> dict[str, Any]:
+    """The ``"config"`` block of ``results.json`` (shared by every task's results)."""
+    return {
+        "strategies": list(cfg.strategies),
+        "epochs": cfg.epochs,
+        "seed": cfg.seed,
+        "seeds": cfg.seeds,
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+        "optimizer": cfg.optimizer_name,
+        "model": model_name,
+        "hidden": list(cfg.hidden) if model_name == "mlp" else [],
+        "rank_by": cfg.rank_by,
+        "n_boot": cfg.n_boot,
+        "alpha": cfg.alpha,
+        "world_size": world_size,
+    }
+
+
 def _run_all(
     data: CompareData,
     cfg: CompareConfig,
@@ -801,21 +820,7 @@ def _run_all(
             "imbalance_ratio": float(counts.max() / max(int(counts.min()), 1)),
             "sample_weights": data.w_train is not None,
         },
-        "config": {
-            "strategies": list(cfg.strategies),
-            "epochs": cfg.epochs,
-            "seed": cfg.seed,
-            "seeds": cfg.seeds,
-            "batch_size": cfg.batch_size,
-            "lr": cfg.lr,
-            "optimizer": cfg.optimizer_name,
-            "model": model_name,
-            "hidden": list(cfg.hidden) if model_name == "mlp" else [],
-            "rank_by": cfg.rank_by,
-            "n_boot": cfg.n_boot,
-            "alpha": cfg.alpha,
-            "world_size": 1 if dist is None else dist.world_size,
-        },
+        "config": _config_json(cfg, model_name, 1 if dist is None else dist.world_size),
         "selection": {"metric": cfg.rank_by, "split": "val", "epoch_rule": EPOCH_RULE},
         "ranking": ranking,
         "recommendation": decision["recommendation"],

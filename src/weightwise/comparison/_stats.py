@@ -205,9 +205,24 @@ def bootstrap_scores(
     its score is the mean over the drawn seeds. The point score is the mean over seeds on the
     whole sample.
     """
+    rng = np.random.default_rng(seed)
+    S, K = num_strategies, num_seeds
+    ones = np.ones((1, num_examples))
     with _one_blas_thread():
-        return _bootstrap_scores(score, num_strategies, num_seeds, num_examples, n_boot,
-                                 seed, chunk)  # fmt: skip
+        point = np.array([np.mean([score(s, k, ones)[0] for k in range(K)]) for s in range(S)])
+        boot = np.empty((S, n_boot))
+        for start in range(0, n_boot, chunk):
+            b = min(chunk, n_boot - start)
+            R = resample_counts(num_examples, b, rng)
+            if K > 1:
+                draws = rng.integers(0, K, size=(b, K))
+                Q = np.stack([(draws == k).sum(axis=1) for k in range(K)], axis=1) / K  # (b, K)
+            else:
+                Q = np.ones((b, 1))
+            for s in range(S):
+                per_seed = np.stack([score(s, k, R) for k in range(K)], axis=1)  # (b, K)
+                boot[s, start : start + b] = (Q * per_seed).sum(axis=1)
+    return point, boot
 
 
 def _one_blas_thread() -> Any:
@@ -220,34 +235,6 @@ def _one_blas_thread() -> Any:
 
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
-
-
-def _bootstrap_scores(
-    score: Callable[[int, int, np.ndarray], np.ndarray],
-    num_strategies: int,
-    num_seeds: int,
-    num_examples: int,
-    n_boot: int,
-    seed: int,
-    chunk: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    S, K = num_strategies, num_seeds
-    ones = np.ones((1, num_examples))
-    point = np.array([np.mean([score(s, k, ones)[0] for k in range(K)]) for s in range(S)])
-    boot = np.empty((S, n_boot))
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        R = resample_counts(num_examples, b, rng)
-        if K > 1:
-            draws = rng.integers(0, K, size=(b, K))
-            Q = np.stack([(draws == k).sum(axis=1) for k in range(K)], axis=1) / K  # (b, K)
-        else:
-            Q = np.ones((b, 1))
-        for s in range(S):
-            per_seed = np.stack([score(s, k, R) for k in range(K)], axis=1)  # (b, K)
-            boot[s, start : start + b] = (Q * per_seed).sum(axis=1)
-    return point, boot
 
 
 def p_value(d: np.ndarray) -> float:
@@ -275,7 +262,8 @@ def holm(p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Holm's step-down adjusted p-values and each hypothesis's step level ``α``-divisor.
 
     Returns ``(p_adjusted, divisor)``: hypothesis ``i`` at step ``j`` (0-based, by ascending
-    p) is tested at ``α / (m − j)``; ``p̃_(j) = max_{i ≤ j} min(1, (m − i)·p_(i))``.
+    p) is tested at ``α / (m − j)``; ``p̃_(j) = max_{i ≤ j} min(1, (m − i)·p_(i))``. Tied
+    p-values share the first of their steps, so both outputs permute with the inputs.
 
     Example:
         >>> adj, div = holm([0.01, 0.04, 0.03])
@@ -285,9 +273,12 @@ def holm(p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     p_arr = np.asarray(p, dtype=np.float64)
     m = p_arr.size
     order = np.argsort(p_arr, kind="stable")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p_arr[order])
+    ranked = p_arr[order]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * ranked)
     adj = np.empty(m)
     adj[order] = np.maximum.accumulate(scaled)
+    # Tied p-values pass or fail the step-down together, at the step of the first of them (the
+    # one their shared p̃ comes from): the input order of a tie must not choose their levels.
     div = np.empty(m, dtype=np.int64)
-    div[order] = m - np.arange(m)
+    div[order] = m - np.searchsorted(ranked, ranked, side="left")
     return adj, div

@@ -564,7 +564,7 @@ def run_task_compare(
     """Run every strategy of ``cfg`` (a :class:`~._engine.CompareConfig`) on a multi-label or
     segmentation ``data`` and return the ``results.json`` object."""
     from ._decide import decide_scores, tie_warning
-    from ._engine import EPOCH_RULE, SCHEMA_VERSION, _mean_std, rank_strategies
+    from ._engine import EPOCH_RULE, SCHEMA_VERSION, _config_json, _mean_std, rank_strategies
     from ._stats import bootstrap_scores
 
     table = task_strategies(data.task)
@@ -723,21 +723,7 @@ def run_task_compare(
         "schema_version": SCHEMA_VERSION,
         "task": data.task,
         "dataset": dataset,
-        "config": {
-            "strategies": list(cfg.strategies),
-            "epochs": cfg.epochs,
-            "seed": cfg.seed,
-            "seeds": cfg.seeds,
-            "batch_size": cfg.batch_size,
-            "lr": cfg.lr,
-            "optimizer": cfg.optimizer_name,
-            "model": model_name,
-            "hidden": list(cfg.hidden) if model_name == "mlp" else [],
-            "rank_by": metric,
-            "n_boot": cfg.n_boot,
-            "alpha": cfg.alpha,
-            "world_size": 1,
-        },
+        "config": _config_json(cfg, model_name),
         "selection": {"metric": metric, "split": "val", "epoch_rule": EPOCH_RULE},
         "ranking": ranking,
         "recommendation": decision["recommendation"],
