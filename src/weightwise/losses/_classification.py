@@ -315,8 +315,11 @@ def binary_cross_entropy(
         pos_term = target * loss_pos if pw is None else (pw * target) * loss_pos
         per_elem = pos_term + (nw * (1 - target)) * loss_neg
 
+    # ω = s·κ enters only the ratio reductions' denominators (and not when one is given):
+    # skip the (N, C) passes that build it otherwise.
+    need_omega = reduction in ("weighted_mean", "nonzero_mean") and denominator is None
     kappa: torch.Tensor | None = None
-    if pw is not None or nw is not None:
+    if need_omega and (pw is not None or nw is not None):
         kp = target if pw is None else pw * target
         kn = (1 - target) if nw is None else nw * (1 - target)
         kappa = kp + kn
@@ -324,5 +327,6 @@ def binary_cross_entropy(
     omega = kappa
     if s is not None:
         per_elem = per_elem * s
-        omega = s if omega is None else s * omega
+        if need_omega:
+            omega = s if omega is None else s * omega
     return reduce_weighted(per_elem, omega, reduction=reduction, denominator=denominator, sync=sync)
