@@ -234,3 +234,25 @@ def test_chunking_does_not_change_the_result(monkeypatch):
     _assert_same(
         _both(lambda x, fused: binary_cross_entropy(x, t2, fused=fused), x2), torch.float64
     )
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_chunks_of_whole_samples_for_small_images(monkeypatch, soft):
+    # (5, 3, 5, 3) logits, 45 per sample: chunks of 2 samples (2, 2, 1), hard and soft targets
+    monkeypatch.setattr(_fused, "_CHUNK_ELEMENTS", 90)
+    g = torch.Generator().manual_seed(11)
+    logits = torch.randn(5, 3, 5, 3, generator=g, dtype=torch.float64)
+    if soft:
+        y = torch.softmax(torch.randn(5, 3, 5, 3, generator=g, dtype=torch.float64), 1)
+    else:
+        y = torch.randint(0, 3, (5, 5, 3), generator=g)
+    sw = torch.rand(5, 5, 3, generator=g, dtype=torch.float64)
+    cw = torch.rand(3, generator=g, dtype=torch.float64) + 0.2
+
+    def fn(x, fused):
+        return cross_entropy(
+            x, y, sample_weight=sw, class_weight=cw, label_smoothing=0.1,
+            reduction="weighted_mean", fused=fused,
+        )  # fmt: skip
+
+    _assert_same(_both(fn, logits), torch.float64)

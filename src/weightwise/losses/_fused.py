@@ -264,6 +264,16 @@ class _FusedCrossEntropy(torch.autograd.Function):
                         None if soft else t2[r0:r1], t2[r0:r1] if soft else None,
                         class_weight, cw_sum, smoothing,
                     )  # fmt: skip
+            elif c * p <= _CHUNK_ELEMENTS:
+                # Small images: chunks of whole samples (R, C, K), not one sample at a time.
+                step = _CHUNK_ELEMENTS // (c * p)
+                for r0 in range(0, n, step):
+                    r1 = min(n, r0 + step)
+                    total += _ce_chunk(
+                        x3[r0:r1], grad[r0:r1], coef3[r0:r1],
+                        None if soft else t3[r0:r1], t3[r0:r1] if soft else None,
+                        class_weight, cw_sum, smoothing,
+                    )  # fmt: skip
             else:
                 step = max(1, _CHUNK_ELEMENTS // c)
                 for b in range(n):
