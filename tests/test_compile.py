@@ -328,3 +328,50 @@ def test_fused_sizes_compile(name: str, fused: bool | None) -> None:
         torch.testing.assert_close(out, ref)
         torch.testing.assert_close(xc.grad, xe.grad)
     assert counter.frame_count == 1
+
+
+# ---- the custom autograd Functions trace too ----------------------------------------------------
+#
+# With the default settings a traced call takes the plain composition where one exists (the
+# compiler fuses it; the fused CE/BCE and the Dice sums' Function save memory in eager mode);
+# forced, or called directly, the Functions themselves trace into one graph with their backward.
+
+
+def _fused_cases() -> dict[str, Any]:
+    from weightwise.losses import binary_cross_entropy, cross_entropy
+    from weightwise.losses._dense_sums import _SoftmaxHardSums
+
+    g = torch.Generator().manual_seed(5)
+    y = torch.randint(0, 4, (6, 5, 5), generator=g)
+    t = (torch.rand(6, 4, generator=g) > 0.5).float()
+    w = torch.rand(6, generator=g)
+
+    def dice_sums(x: torch.Tensor) -> torch.Tensor:
+        inter, big_p, _ = _SoftmaxHardSums.apply(x, y.reshape(6, 25), None, False, None, None)
+        return (inter * torch.arange(1.0, 5.0)).sum() + (big_p**2).sum()
+
+    return {
+        "fused_cross_entropy": (
+            lambda x: cross_entropy(x, y, sample_weight=w, label_smoothing=0.1, fused=True),
+            torch.randn(6, 4, 5, 5, generator=g),
+        ),
+        "fused_binary_cross_entropy": (
+            lambda x: binary_cross_entropy(x, t, sample_weight=w, pos_weight=2.0, fused=True),
+            torch.randn(6, 4, generator=g),
+        ),
+        "softmax_hard_sums": (dice_sums, torch.randn(6, 4, 25, generator=g)),
+    }
+
+
+@pytest.mark.parametrize("name", ["fused_cross_entropy", "fused_binary_cross_entropy",
+                                  "softmax_hard_sums"])  # fmt: skip
+def test_custom_autograd_functions_trace_fullgraph(name: str) -> None:
+    fn, x0 = _fused_cases()[name]
+    torch._dynamo.reset()
+    compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+    xs = [x0.clone().requires_grad_(True) for _ in range(2)]
+    got, want = compiled(xs[0]), fn(xs[1])
+    got.backward()
+    want.backward()
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(xs[0].grad, xs[1].grad)
