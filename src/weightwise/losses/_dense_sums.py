@@ -5,9 +5,9 @@ cardinalities ``P_nc = Σ_x m·p`` and ``G_nc = Σ_x m·g`` (``p²`` and ``g²``
 with ``m`` the pixel weight (see ``docs/segmentation.md``). Multi-class hard targets take
 :class:`_SoftmaxHardSums`, an autograd function that computes the softmax, the sums (and, for
 the Dice + cross-entropy fast path, the cross-entropy) in one pass and keeps nothing
-logits-sized for backward; every other case, and every call traced by ``torch.compile`` (the
-compiler fuses the plain form itself, and the function's recomputed softmax would only cost
-time there), is plain autograd on :attr:`Dense.prob`.
+logits-sized for backward; every other case, and every call traced by ``torch.compile`` but the
+Dice + cross-entropy fast path (the compiler fuses the plain form itself, and the function's
+recomputed softmax would only cost time there), is plain autograd on :attr:`Dense.prob`.
 """
 
 from __future__ import annotations
@@ -149,7 +149,9 @@ def dense_sums(d: Dense, *, squared: bool) -> tuple[torch.Tensor, torch.Tensor, 
         and d.mode == "multiclass"
         and (m is None or (m.shape[1] == 1 and not m.requires_grad))
         and d._prob is None
-        and not torch.compiler.is_compiling()
+        # Traced, the plain form, except for the Dice + CE fast path, which needs the CE
+        # from the Function.
+        and (d.ce_coef is not None or not torch.compiler.is_compiling())
     ):
         return softmax_hard_sums(d, squared=squared)
     p = d.prob
