@@ -82,7 +82,9 @@ def _softmax_focal_composed(x3: torch.Tensor, t2: torch.Tensor, gamma: float) ->
     if x3.shape[2] == 1:
         # (N, C): the class axis last, PyTorch's fast vectorised (log_)softmax path (over a
         # middle axis of size-1 inner extent it takes a far slower one).
-        logp = torch.log_softmax(x3[:, :, 0], dim=1).gather(1, t2)
+        # squeeze, not x3[:, :, 0]: its backward is a view, where select's allocates and
+        # copies a logits-sized gradient.
+        logp = torch.log_softmax(x3.squeeze(2), dim=1).gather(1, t2)
         return -logp if gamma == 0.0 else -((-torch.expm1(logp)) ** gamma) * logp
     logp = torch.log_softmax(x3, dim=1).gather(1, t2.unsqueeze(1)).squeeze(1)
     return -logp if gamma == 0.0 else -((-torch.expm1(logp)) ** gamma) * logp
