@@ -3,10 +3,12 @@
 Method (as in ``bench_focal.py``):
 
 * **Time**: one fresh child process per case times every variant, taking turns (round-robin
-  repeats after two warm-up rounds), so drift in the machine's load hits them alike; each
-  variant's median forward+backward time is reported. (Timing the variants in separate
-  processes one after the other gave the loaded column a bias of its own: a later process met
-  a different phase of the competing load.)
+  repeats after two warm-up rounds, each round starting with the next variant), so drift in
+  the machine's load hits them alike; each variant's median forward+backward time is reported,
+  over at least ``--repeats`` rounds and about a second of timing per variant (up to 100
+  rounds for the fast cases, whose loaded medians are the noisiest). (Timing the variants in
+  separate processes one after the other gave the loaded column a bias of its own: a later
+  process met a different phase of the competing load.)
 * **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads the
   resident set size (``/proc/self/statm``) as the baseline, runs one forward+backward, and the
   peak RSS growth is ``ru_maxrss - baseline`` (``resource.getrusage``): what the loss needed
@@ -125,16 +127,25 @@ def _child_time(kind: str, shape: tuple[int, ...], repeats: int) -> dict[str, fl
     x, fns = _inputs(kind, shape)
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     contended: list[bool] = []
-    for i in range(repeats + 2):
-        for variant in VARIANTS:
+    rounds, i = repeats + 2, 0
+    while i < rounds:
+        # Each round starts with the next variant (no variant always first after the others).
+        order = VARIANTS[i % len(VARIANTS) :] + VARIANTS[: i % len(VARIANTS)]
+        spent = 0.0
+        for variant in order:
             x.grad = None
             t0 = time.perf_counter()
             fns[variant]().backward()
             dt = time.perf_counter() - t0
+            spent += dt
             if i >= 2:  # two warm-up rounds
                 times[variant].append(dt)
                 if variant == "weightwise":
                     contended.append(cpu_contended())  # the path the call just took
+        if i == 1:  # about a second of timing per variant: more rounds for fast cases
+            per_variant = max(spent / len(VARIANTS), 1e-4)
+            rounds = 2 + max(repeats, min(100, int(1.0 / per_variant)))
+        i += 1
     out = {v: statistics.median(ts) for v, ts in times.items()}
     out["contended"] = sum(contended) / max(1, len(contended))
     return out
@@ -164,7 +175,7 @@ def main() -> None:
     cases = QUICK if args.quick else CASES
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cores()} cores, float32, "
-        f"median of {args.repeats} round-robin repeats, one fresh process per case and load "
+        f"median of >= {args.repeats} round-robin repeats, one fresh process per case and load "
         f"(time) and per (case, variant) (memory); "
         f"load average now {os.getloadavg()[0]:.2f}"
     )

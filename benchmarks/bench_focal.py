@@ -13,9 +13,10 @@ Cases (float32, gamma=2):
 Method:
   * Every case runs in a fresh child process (``python bench_focal.py --child ...``).
   * **Time**: one child per case times both variants, taking turns (round-robin repeats, two
-    warm-up rounds), so drift in the machine's load hits them alike; it reports the median
-    forward+backward seconds, and the largest differences of the loss values and of the
-    gradients between the two variants.
+    warm-up rounds, each round starting with the other variant), so drift in the machine's load
+    hits them alike; at least ``--repeats`` rounds and about a second of timing per variant
+    (up to 100 rounds for fast cases). It reports the median forward+backward seconds, and
+    the largest differences of the loss values and of the gradients between the two variants.
   * **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads
     ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (the process's peak resident set size so
     far), runs forward+backward once, and reads it again: the growth is the peak extra memory
@@ -116,14 +117,22 @@ def _maxrss_bytes() -> int:
 def child_time(case: str, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
     x, _, fns = _inputs(case, shape)
     times: dict[str, list[float]] = {k: [] for k in fns}
-    for i in range(repeats + 2):
-        for name, fn in fns.items():
+    names = list(fns)
+    rounds, i = repeats + 2, 0
+    while i < rounds:
+        spent = 0.0
+        # Each round starts with the next variant (neither always runs first).
+        for name in names[i % len(names) :] + names[: i % len(names)]:
             x.grad = None
             t0 = time.perf_counter()
-            fn(x).backward()
+            fns[name](x).backward()
             dt = time.perf_counter() - t0
+            spent += dt
             if i >= 2:  # two warm-up rounds
                 times[name].append(dt)
+        if i == 1:  # about a second of timing per variant: more rounds for fast cases
+            rounds = 2 + max(repeats, min(100, int(1.0 / max(spent / len(names), 1e-4))))
+        i += 1
     out: dict[str, float] = {f"time_{k}": statistics.median(v) for k, v in times.items()}
     vals, grads = {}, {}
     for name, fn in fns.items():
