@@ -67,3 +67,14 @@ def test_binary_focal_is_the_same_either_way(contended: bool) -> None:
 
 def test_contention_is_measured_without_error() -> None:
     assert _fused._measure_contention(2) in (True, False)
+
+
+def test_one_stray_reading_does_not_change_the_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    readings = iter([False, True, False, True, True, False, False])
+    monkeypatch.setattr(_fused, "_measure_contention", lambda threads: next(readings))
+    monkeypatch.setattr(_fused, "_contention_cache", [-1.0, False, None])
+    monkeypatch.setattr(_fused, "_CONTENTION_TTL", 0.0)  # a reading at every call
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    # first reading taken as is; then a state changes only when two readings in a row agree
+    got = [_fused.cpu_contended() for _ in range(7)]
+    assert got == [False, False, False, False, True, True, False]

@@ -75,7 +75,11 @@ def fused_enabled() -> bool:
 # composition when so.
 
 _CONTENTION_TTL = 0.5
-_contention_cache: list[Any] = [-1.0, False]  # [time checked, contended]
+# [time checked, contended, the last reading]. The state changes only when two readings in a
+# row agree: /proc/loadavg's runnable count is instantaneous, and a kernel thread or a
+# short-lived process caught once would otherwise send a quiet machine to the composition
+# (and its memory) for a while.
+_contention_cache: list[Any] = [-1.0, False, None]
 
 
 def _own_running_threads() -> int:
@@ -105,9 +109,10 @@ def _measure_contention(threads: int) -> bool:
 def cpu_contended() -> bool:
     """Whether other processes compete for the cores the intra-op threads run on.
 
-    Linux only (reads ``/proc``; elsewhere always ``False``); refreshed at most every
-    ``_CONTENTION_TTL`` seconds; ``False`` with one intra-op thread (no barriers to wait on) and
-    while ``torch.compile`` traces.
+    Linux only (reads ``/proc``; elsewhere always ``False``); read at most every
+    ``_CONTENTION_TTL`` seconds, and changed only by two readings in a row that agree;
+    ``False`` with one intra-op thread (no barriers to wait on) and while ``torch.compile``
+    traces.
     """
     if torch.compiler.is_compiling():
         return False
@@ -115,10 +120,15 @@ def cpu_contended() -> bool:
     if threads <= 1:
         return False
     now = time.monotonic()
-    if now - _contention_cache[0] >= _CONTENTION_TTL:
-        _contention_cache[0] = now
-        _contention_cache[1] = _measure_contention(threads)
-    return bool(_contention_cache[1])
+    cache = _contention_cache
+    if now - cache[0] >= _CONTENTION_TTL:
+        cache[0] = now
+        reading = _measure_contention(threads)
+        last = cache[2] if len(cache) > 2 else None
+        if last is None or reading == last:  # the first reading, or two that agree
+            cache[1] = reading
+        cache[2:] = [reading]
+    return bool(cache[1])
 
 
 def use_fused(fused: bool | None, logits: torch.Tensor, reduction: Reduction, *others: Any) -> bool:
