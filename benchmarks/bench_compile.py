@@ -21,7 +21,15 @@ step of weightwise's eager step in the default ("auto", eager on CPU) and "async
 counted at the ATen level (``weightwise._host_reads``): 0 in "async" means the step would not
 synchronise an accelerator.
 
+Allocator. With glibc's default, dynamic mmap threshold, whether a step's buffers of a few
+hundred KB come from the heap or from fresh pages (page faults at every step) depends on the
+history of the process: the same step measured 1.7 ms in one run and 4.2 ms in the next, and
+the ratios moved by 0.1-0.2. The script therefore re-executes itself with the threshold fixed
+(``MALLOC_MMAP_THRESHOLD_`` = 32 MiB, ``MALLOC_TRIM_THRESHOLD_`` = 256 MiB), the same for both
+sides; ``--default-malloc`` keeps the dynamic one.
+
 Run: .venv/bin/python benchmarks/bench_compile.py [--repeats 20] [--cases ce,focal,dice+ce]
+     [--default-malloc]
 """
 
 from __future__ import annotations
@@ -76,6 +84,9 @@ CASES: dict[str, tuple[LossFn, LossFn]] = {
     ),
 }
 
+
+#: glibc's tunables that make the allocation of a step's buffers the same in every run.
+_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "268435456"}
 
 #: Samples per batch (the sample weight's length) of each case's input.
 BATCH = {"ce": 256, "focal": 256, "dice+ce": 8}
@@ -152,7 +163,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="keep glibc's dynamic mmap threshold (timings then vary from run to run)",
+    )
     args = parser.parse_args()
+    fixed = "MALLOC_MMAP_THRESHOLD_" in os.environ
+    if not (args.default_malloc or fixed) and sys.platform == "linux":
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **_MALLOC_ENV})
+    print(
+        "malloc: "
+        + ("mmap threshold fixed at 32 MiB" if fixed else "glibc's dynamic mmap threshold")
+    )
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of "
         f"{args.repeats} steps; load average now {os.getloadavg()[0]:.2f}"

@@ -189,6 +189,30 @@ def test_backward_with_non_unit_grad_output_and_switches():
     assert "Fused" not in type(cross_entropy(big, yb, reduction="none").sum().grad_fn).__name__
 
 
+def test_dense_cross_entropy_fuses_only_from_two_million_logits(monkeypatch):
+    # Dense logits (N, C, d...) take the fused path with fused=None only from 2^21 logits (its
+    # strided class-axis work loses to PyTorch's kernels below); flat (N, C) ones from 2^15, and
+    # BCE, elementwise, from 2^15 whatever the shape.
+    monkeypatch.setattr(_fused, "cpu_contended", lambda: False)
+
+    def fused(x, y, fn=cross_entropy):
+        return "Fused" in type(fn(x, y).grad_fn).__name__
+
+    small = torch.randn(8, 4, 64, 64, requires_grad=True)  # 2^17 logits
+    assert not fused(small, torch.randint(0, 4, (8, 64, 64)))
+    assert (
+        "Fused"
+        in type(cross_entropy(small, torch.randint(0, 4, (8, 64, 64)), fused=True).grad_fn).__name__
+    )
+    big = torch.randn(2, 4, 512, 512, requires_grad=True)  # 2^21 logits
+    assert fused(big, torch.randint(0, 4, (2, 512, 512)))
+    flat = torch.randn(2**13, 4, requires_grad=True)  # 2^15 logits, no spatial axis
+    assert fused(flat, torch.randint(0, 4, (2**13,)))
+    column = torch.randn(2**13, 4, 1, requires_grad=True)  # a trailing axis of size 1
+    assert fused(column, torch.randint(0, 4, (2**13, 1)))
+    assert fused(small, (torch.rand(8, 4, 64, 64) > 0.5).float(), fn=binary_cross_entropy)
+
+
 def test_fused_is_skipped_when_weights_need_grad_and_reference_gradgradcheck():
     logits = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([0, 2, 1, 1])

@@ -117,7 +117,9 @@ def cross_entropy(
         reduction=reduction if denominator is None else "mean",
     )
 
-    if use_fused(fused, logits, reduction, s, cw, prep.target if prep.soft else None):
+    if use_fused(
+        fused, logits, reduction, s, cw, prep.target if prep.soft else None, class_axis=True
+    ):
         coef = element_coefficients(
             prep.grid,
             s=s,

@@ -68,17 +68,25 @@ class Dense:
     ce_class_weight: torch.Tensor | None = None
     ce_value: torch.Tensor | None = None
     _prob: torch.Tensor | None = None
+    # The logits on their own grid (N, C, d...), before the flattening to (N, C, S): the
+    # probabilities are computed there and then flattened, so that under torch.compile the
+    # softmax is the same expression as the one of a cross-entropy on the same logits, and the
+    # compiler shares the two (a softmax of the flattened view is not recognised: Dice + CE
+    # compiled ran 1.15x the composition).
+    grid_logits: torch.Tensor | None = None
 
     @property
     def prob(self) -> torch.Tensor:
         """``(N, C, S)`` probabilities: softmax over C (multiclass) or a sigmoid, on demand."""
         if self._prob is None:
+            x = self.logits if self.grid_logits is None else self.grid_logits
             if self.mode == "multiclass":
                 # softmax subtracts the per-pixel max first: no overflow for large logits.
-                self._prob = torch.softmax(self.logits, dim=1)
+                p = torch.softmax(x, dim=1)
             else:
                 # Numerically stable: sigmoid saturates at 0 and 1 without overflow.
-                self._prob = torch.sigmoid(self.logits)
+                p = torch.sigmoid(x)
+            self._prob = p.reshape(self.logits.shape)
         return self._prob
 
 
@@ -159,6 +167,7 @@ def prepare_dense(
     classes: ClassTarget | None = None
 
     if mode == "multiclass":
+        grid_logits = logits
         classes = prepare_class_target(logits, target, ignore_index=ignore_index)
         grid = classes.grid
         pixels = math.prod(grid[1:])  # explicit, not -1: an empty batch must reshape too
@@ -192,6 +201,7 @@ def prepare_dense(
                 )
             grid = shape
             channels = shape[1]
+        grid_logits = logits
         check_binary_target(target, ignore_index)
         # Explicit sizes, not -1: an empty batch (N = 0) must reshape too.
         pixels = math.prod(grid[1:]) // channels if mode == "multilabel" else math.prod(grid[1:])
@@ -230,4 +240,15 @@ def prepare_dense(
     if valid is not None:
         v = valid.to(logits.dtype)
         pixel = v if pixel is None else pixel * v
-    return Dense(logits, mode, hard, soft, pixel, sample, cw, valid=hard_valid, classes=classes)
+    return Dense(
+        logits,
+        mode,
+        hard,
+        soft,
+        pixel,
+        sample,
+        cw,
+        valid=hard_valid,
+        classes=classes,
+        grid_logits=grid_logits,
+    )

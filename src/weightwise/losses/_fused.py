@@ -40,6 +40,12 @@ _CHUNK_ELEMENTS = 1 << 18
 # Below this many logits the memory saved is negligible and the per-call overhead of the chunk
 # loop dominates, so ``fused=None`` takes the reference path; ``fused=True`` forces the fused one.
 _MIN_FUSED_ELEMENTS = 1 << 15
+# Dense logits (N, C, d...) with spatial positions: the chunk's class-axis reductions, gather and
+# scatter run strided, a few times slower than PyTorch's own log_softmax / nll_loss2d kernels, so
+# the fused path wins only once the composition's logits-sized temporaries cost more than that
+# (measured crossover on CPU: between 1.4M and 2.1M logits; 8x4x64x64 fused was 2x the
+# composition, 16x8x128x128 0.9x, 8x21x256x256 0.6x). ``fused=True`` forces it at any size.
+_MIN_FUSED_DENSE_ELEMENTS = 1 << 21
 
 
 def set_fused(enabled: bool) -> None:
@@ -48,12 +54,12 @@ def set_fused(enabled: bool) -> None:
     The fused path computes the gradient during the forward pass and keeps only it for the
     backward pass. It is used when the logits require grad, no other input (sample weights,
     class weights, soft targets) does, ``reduction != "none"``, and the logits hold at least
-    2^15 elements (smaller inputs save no memory worth the per-call overhead; ``fused=True``
-    forces the fused path at any size), the call is not traced by ``torch.compile`` (the
-    compiler fuses the plain composition itself), and no other process competes for the CPU
-    cores (a chunked loop then waits on descheduled threads at every step; see
-    ``docs/performance.md``). It is once-differentiable:
-    switch it off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
+    2^15 elements, 2^21 for dense cross-entropy logits ``(N, C, d...)`` (smaller inputs save no
+    memory worth the per-call overhead; ``fused=True`` forces the fused path at any size), the
+    call is not traced by ``torch.compile`` (the compiler fuses the plain composition itself),
+    and no other process competes for the CPU cores (a chunked loop then waits on descheduled
+    threads at every step; see ``docs/performance.md``). It is once-differentiable: switch it
+    off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
     setting per call.
     """
     global _FUSED_ENABLED
@@ -131,17 +137,32 @@ def cpu_contended() -> bool:
     return bool(cache[1])
 
 
-def use_fused(fused: bool | None, logits: torch.Tensor, reduction: Reduction, *others: Any) -> bool:
+def _min_fused_elements(logits: torch.Tensor, class_axis: bool) -> int:
+    """The size from which ``fused=None`` takes the fused path: larger for dense logits whose
+    class axis (softmax, gather, scatter) lies before the spatial ones."""
+    if class_axis and logits.dim() > 2 and logits.numel() > logits.shape[0] * logits.shape[1]:
+        return _MIN_FUSED_DENSE_ELEMENTS
+    return _MIN_FUSED_ELEMENTS
+
+
+def use_fused(
+    fused: bool | None,
+    logits: torch.Tensor,
+    reduction: Reduction,
+    *others: Any,
+    class_axis: bool = False,
+) -> bool:
     """Whether a call takes the fused path.
 
-    With ``fused=None`` it does when the fused path can win: the logits are large enough, the
+    With ``fused=None`` it does when the fused path can win: the logits are large enough (2^15
+    elements; 2^21 for dense logits with a ``class_axis``, the softmax of cross-entropy), the
     call is not being traced by ``torch.compile`` (the compiler fuses the composition itself),
     and, on CPU, no other process competes for the cores (:func:`cpu_contended`).
     """
     if fused is None:
         want = (
             _FUSED_ENABLED
-            and logits.numel() >= _MIN_FUSED_ELEMENTS
+            and logits.numel() >= _min_fused_elements(logits, class_axis)
             and not torch.compiler.is_compiling()
             and not (logits.device.type == "cpu" and cpu_contended())
         )
