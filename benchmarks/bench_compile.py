@@ -85,9 +85,6 @@ CASES: dict[str, tuple[LossFn, LossFn]] = {
 }
 
 
-#: glibc's tunables that make the allocation of a step's buffers the same in every run.
-_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "268435456"}
-
 #: Samples per batch (the sample weight's length) of each case's input.
 BATCH = {"ce": 256, "focal": 256, "dice+ce": 8}
 
@@ -169,13 +166,14 @@ def main() -> None:
         help="keep glibc's dynamic mmap threshold (timings then vary from run to run)",
     )
     args = parser.parse_args()
-    fixed = "MALLOC_MMAP_THRESHOLD_" in os.environ
-    if not (args.default_malloc or fixed) and sys.platform == "linux":
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **_MALLOC_ENV})
-    print(
-        "malloc: "
-        + ("mmap threshold fixed at 32 MiB" if fixed else "glibc's dynamic mmap threshold")
-    )
+    from _malloc import FIXED, describe
+    from _malloc import env as malloc_env
+
+    if not args.default_malloc and not all(os.environ.get(k) == v for k, v in FIXED.items()):
+        child = malloc_env(False)
+        if child != dict(os.environ):  # Linux: run again with the threshold fixed
+            os.execve(sys.executable, [sys.executable, *sys.argv], child)
+    print(describe(os.environ))
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of "
         f"{args.repeats} steps; load average now {os.getloadavg()[0]:.2f}"

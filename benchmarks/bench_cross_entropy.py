@@ -16,7 +16,7 @@ Method (as in ``bench_focal.py``):
 
 Variants:
   * ``weightwise``: ``weightwise.losses.cross_entropy`` / ``binary_cross_entropy`` with sample
-    and class (or pos/neg) weights, default (fused) path;
+    and class (or pos/neg) weights, default path (``fused=None``);
   * ``ww-reference``: the same with ``fused=False`` (the autograd path);
   * ``composition``: ``(F.cross_entropy(x, y, weight=cw, reduction="none") * s).sum() / N``
     (BCE: ``(F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")``
@@ -30,11 +30,20 @@ BCE at most 0.7x time and 0.5x memory; never slower at C=10. (Issue 2: within 1.
 Quiet and loaded (issue 18): the timing child runs twice, once on the machine as it is ("quiet")
 and once while ``benchmarks/_load.py`` keeps one busy-loop process per core running ("loaded").
 Goal: loaded, weightwise at most 1.10x the composition in every case. The ``path`` column says
-which path weightwise's default took in the child (``fused``, or ``composed`` when it saw the
-CPU contended; see ``weightwise.losses._fused.cpu_contended``). On a shared machine "quiet" is
-only as quiet as the other users let it be: read it with ``uptime``.
+which path weightwise's default took in the child, read off the loss's ``grad_fn``: ``fused``,
+or ``composed`` (with the share of the calls) when the logits are below the fused size
+(``weightwise.losses._fused._MIN_FUSED_ELEMENTS``: N=65536, C=10 is) or the CPU was seen
+contended (``weightwise.losses._fused.cpu_contended``). On a shared machine "quiet" is only as
+quiet as the other users let it be: read it with ``uptime``.
+
+Allocator: the timing children run with glibc's mmap threshold fixed
+(``MALLOC_MMAP_THRESHOLD_`` = 32 MiB, ``MALLOC_TRIM_THRESHOLD_`` = 256 MiB; ``--default-malloc``
+keeps the dynamic one). With the dynamic threshold, whether the composition's temporaries of a
+few MB are reused or page-faulted afresh at every call depended on the process's history, and
+the C=10 case measured the fused path at 0.4x the composition in one run and 1.5x in another.
 
 Run: .venv/bin/python benchmarks/bench_cross_entropy.py [--repeats 7] [--quick] [--no-load]
+     [--default-malloc]
 """
 
 from __future__ import annotations
@@ -113,23 +122,33 @@ def _inputs(kind: str, shape: tuple[int, ...]) -> tuple[Any, dict[str, Callable[
 
 
 def _child_memory(kind: str, shape: tuple[int, ...], variant: str) -> dict[str, float]:
-    from weightwise.losses._fused import cpu_contended
-
     _x, fns = _inputs(kind, shape)
-    contended = float(cpu_contended())  # the path weightwise's default takes in this child
     base = _rss_bytes()
     loss = fns[variant]()
+    composed = float(not _took_fused(loss))  # the path the call took (size, contention)
     loss.backward()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"mem": max(0, peak - base), "value": float(loss), "contended": contended}
+    return {"mem": max(0, peak - base), "value": float(loss), "composed": composed}
+
+
+def _took_fused(loss: Any) -> bool:
+    return "Fused" in type(loss.grad_fn).__name__
+
+
+def _fused_by_size(kind: str, shape: tuple[int, ...]) -> bool:
+    """Whether the default path would be fused on a quiet CPU (size alone)."""
+    import torch
+
+    from weightwise.losses._fused import _min_fused_elements
+
+    meta = torch.empty(shape, device="meta")
+    return meta.numel() >= _min_fused_elements(meta, kind)
 
 
 def _child_time(kind: str, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
-    from weightwise.losses._fused import cpu_contended
-
     x, fns = _inputs(kind, shape)
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    contended: list[bool] = []
+    composed: list[bool] = []
     rounds, i = repeats + 2, 0
     while i < rounds:
         # Each round starts with the next variant (no variant always first after the others).
@@ -138,19 +157,20 @@ def _child_time(kind: str, shape: tuple[int, ...], repeats: int) -> dict[str, fl
         for variant in order:
             x.grad = None
             t0 = time.perf_counter()
-            fns[variant]().backward()
+            loss = fns[variant]()
+            loss.backward()
             dt = time.perf_counter() - t0
             spent += dt
             if i >= 2:  # two warm-up rounds
                 times[variant].append(dt)
                 if variant == "weightwise":
-                    contended.append(cpu_contended())  # the path the call just took
+                    composed.append(not _took_fused(loss))  # the path the call just took
         if i == 1:  # about a second of timing per variant: more rounds for fast cases
             per_variant = max(spent / len(VARIANTS), 1e-4)
             rounds = 2 + max(repeats, min(100, int(1.0 / per_variant)))
         i += 1
     out = {v: statistics.median(ts) for v, ts in times.items()}
-    out["contended"] = sum(contended) / max(1, len(contended))
+    out["composed"] = sum(composed) / max(1, len(composed))
     return out
 
 
@@ -159,6 +179,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--no-load", action="store_true", help="skip the loaded column")
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="time with glibc's dynamic mmap threshold (timings then vary from run to run)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -176,6 +201,12 @@ def main() -> None:
     from _load import busy_cores, cores
 
     cases = QUICK if args.quick else CASES
+    from _malloc import describe
+    from _malloc import env as malloc_env
+
+    env = malloc_env(args.default_malloc)
+    print(describe(env) + " (timing children)")
+
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cores()} cores, float32, "
         f"median of >= {args.repeats} round-robin repeats, one fresh process per case and load "
@@ -193,7 +224,7 @@ def main() -> None:
         out = subprocess.run(
             [sys.executable, __file__, "--repeats", str(args.repeats), "--child", what, kind,
              "x".join(map(str, shape)), variant],
-            check=True, capture_output=True, text=True,
+            check=True, capture_output=True, text=True, env=env if what == "time" else None,
         )  # fmt: skip
         return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -206,7 +237,8 @@ def main() -> None:
                 loaded = run("time", kind, shape, "-")
         mem = {v: run("memory", kind, shape, v) for v in VARIANTS}
         for _ in range(3):  # the quiet memory of the default path: retry a child that saw load
-            if not mem["weightwise"]["contended"]:
+            # (a child composed by size is not retried)
+            if not mem["weightwise"]["composed"] or not _fused_by_size(kind, shape):
                 break
             time.sleep(2.0)
             mem["weightwise"] = run("memory", kind, shape, "weightwise")
@@ -220,9 +252,9 @@ def main() -> None:
             q, ld, m = quiet[variant], loaded[variant], mem[variant]["mem"]
             path = ""
             if variant == "weightwise":
-                path = "mem " + ("composed" if mem[variant]["contended"] else "fused") + ", "
+                path = "mem " + ("composed" if mem[variant]["composed"] else "fused") + ", "
                 path += "/".join(
-                    f"composed {r['contended']:.0%}" if r["contended"] else "fused"
+                    f"composed {r['composed']:.0%}" if r["composed"] else "fused"
                     for r in (quiet, loaded)
                 )
                 worst = max(worst, ld / lc)

@@ -34,6 +34,8 @@ Method:
     (several ms each), which penalises them far more than the few large ops of the
     compositions. ``--threads 1`` compares the arithmetic per core without that effect; check
     the machine's load (``uptime``) before trusting multi-threaded figures.
+  * Allocator: the timing children run with glibc's mmap threshold fixed (``_malloc.py``;
+    ``--default-malloc`` keeps the dynamic one, whose run-to-run swings hide small ratios).
 
 Run:
   .venv/bin/python benchmarks/bench_focal.py            # the sizes
@@ -159,11 +161,13 @@ def child_memory(case: str, shape: tuple[int, ...], variant: str) -> dict[str, f
     return {"peak_growth": float(after - before), "input_bytes": float(x.numel() * 4)}
 
 
-def _run_child(args: list[str], threads: int | None) -> dict[str, float]:
+def _run_child(
+    args: list[str], threads: int | None, env: dict[str, str] | None = None
+) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", *args]
     if threads is not None:
         cmd[2:2] = ["--threads", str(threads)]
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -176,6 +180,11 @@ def main() -> None:
         "--threads", type=int, default=None, help="torch threads in the children (default: torch's)"
     )
     parser.add_argument("--no-load", action="store_true", help="skip the loaded timing")
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="time with glibc's dynamic mmap threshold (timings then vary from run to run)",
+    )
     parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads is not None:
@@ -202,7 +211,11 @@ def main() -> None:
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _load import busy_cores
+    from _malloc import describe
+    from _malloc import env as malloc_env
 
+    env = malloc_env(args.default_malloc)
+    print(describe(env) + " (timing children)")
     print(f"load average now {os.getloadavg()[0]:.2f}")
     header = (
         f"{'case':<8} {'shape':<18} {'ours s':>8} {'comp s':>8} {'time x':>7} "
@@ -213,12 +226,12 @@ def main() -> None:
     for case in args.cases.split(","):
         shape = sizes[case]
         shape_s = "x".join(map(str, shape))
-        t = _run_child(["time", case, shape_s, str(repeats)], args.threads)
+        t = _run_child(["time", case, shape_s, str(repeats)], args.threads, env)
         if args.no_load:
             loaded = float("nan")
         else:
             with busy_cores():
-                tl = _run_child(["time", case, shape_s, str(repeats)], args.threads)
+                tl = _run_child(["time", case, shape_s, str(repeats)], args.threads, env)
             loaded = tl["time_ours"] / tl["time_composition"]
             worst = max(worst, loaded)
         m_ours = _run_child(["memory", case, shape_s, "ours"], args.threads)

@@ -74,14 +74,22 @@ def test_equals_shifted_composition(reduction, eps, zl, path):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
 
-def test_large_logits_take_the_fused_path_and_agree():
-    # 2^15+ logits: fused_cross_entropy path (use_fused) for z_loss = 0
+def test_large_logits_take_the_fused_path_and_agree(monkeypatch):
+    # Logits above the fused threshold (lowered here to 2^15) take fused_cross_entropy (use_fused)
+    # for z_loss = 0.
+    from weightwise.losses import _fused
+
+    monkeypatch.setattr(
+        _fused, "_MIN_FUSED_ELEMENTS", dict.fromkeys(_fused._MIN_FUSED_ELEMENTS, 2**15)
+    )
+    monkeypatch.setattr(_fused, "cpu_contended", lambda: False)
     g = torch.Generator().manual_seed(1)
     logits = torch.randn(4, 64, 200, generator=g, dtype=torch.float64, requires_grad=True)
     labels = torch.randint(0, 200, (4, 64), generator=g)
     labels[:, 50:] = -100
     tw = torch.rand(4, 64, generator=g, dtype=torch.float64)
     got = causal_lm_loss(logits, labels, token_weight=tw)
+    assert "Fused" in type(got.grad_fn).__name__
     ref = _hand(
         logits,
         labels,

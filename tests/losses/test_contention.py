@@ -18,8 +18,13 @@ from weightwise.losses import _fused
 @pytest.fixture(params=[False, True], ids=["quiet", "contended"])
 def contended(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     monkeypatch.setattr(_fused, "_measure_contention", lambda threads: request.param)
-    monkeypatch.setattr(_fused, "_contention_cache", [-1.0, False])
+    # the state as after one reading of `request.param`: the next reading agrees with it
+    monkeypatch.setattr(_fused, "_contention_cache", [-1.0, False, request.param])
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    # Thresholds low enough that these small inputs would take the fused path on a quiet CPU.
+    monkeypatch.setattr(
+        _fused, "_MIN_FUSED_ELEMENTS", dict.fromkeys(_fused._MIN_FUSED_ELEMENTS, 2**15)
+    )
     return bool(request.param)
 
 
@@ -70,11 +75,12 @@ def test_contention_is_measured_without_error() -> None:
 
 
 def test_one_stray_reading_does_not_change_the_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    readings = iter([False, True, False, True, True, False, False])
+    readings = iter([True, False, False, True, True, False, False])
     monkeypatch.setattr(_fused, "_measure_contention", lambda threads: next(readings))
     monkeypatch.setattr(_fused, "_contention_cache", [-1.0, False, None])
     monkeypatch.setattr(_fused, "_CONTENTION_TTL", 0.0)  # a reading at every call
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
-    # first reading taken as is; then a state changes only when two readings in a row agree
+    # the state starts quiet and changes only when two readings in a row agree (the first,
+    # stray, reading included)
     got = [_fused.cpu_contended() for _ in range(7)]
     assert got == [False, False, False, False, True, True, False]

@@ -169,13 +169,17 @@ def test_binary_cross_entropy(shape, reduction, weights, dtype):
     _assert_same(_both(fn, logits), dtype)
 
 
-def test_backward_with_non_unit_grad_output_and_switches():
+def test_backward_with_non_unit_grad_output_and_switches(monkeypatch):
+    monkeypatch.setattr(
+        _fused, "_MIN_FUSED_ELEMENTS", dict.fromkeys(_fused._MIN_FUSED_ELEMENTS, 2**15)
+    )
+    monkeypatch.setattr(_fused, "cpu_contended", lambda: False)
     logits = torch.randn(5, 3, dtype=torch.float64)
     y = torch.tensor([0, 2, 1, 1, 0])
     out = _both(lambda x, fused: 3.5 * cross_entropy(x, y, fused=fused), logits, check_path=False)
     _assert_same(out, torch.float64)
     x = logits.clone().requires_grad_(True)
-    # Small inputs take the reference path unless fused=True; large ones the fused path.
+    # Small inputs take the reference path unless fused=True; large ones (2^15 here) the fused one.
     assert "Fused" not in type(cross_entropy(x, y).grad_fn).__name__
     assert "Fused" in type(cross_entropy(x, y, fused=True).grad_fn).__name__
     big = torch.randn(4096, 8, requires_grad=True)
@@ -189,28 +193,33 @@ def test_backward_with_non_unit_grad_output_and_switches():
     assert "Fused" not in type(cross_entropy(big, yb, reduction="none").sum().grad_fn).__name__
 
 
-def test_dense_cross_entropy_fuses_only_from_two_million_logits(monkeypatch):
-    # Dense logits (N, C, d...) take the fused path with fused=None only from 2^21 logits (its
-    # strided class-axis work loses to PyTorch's kernels below); flat (N, C) ones from 2^15, and
-    # BCE, elementwise, from 2^15 whatever the shape.
+def test_the_default_fuses_only_large_logits(monkeypatch):
+    # fused=None takes the fused path from 2^23 logits for flat CE (N, C), 2^22 for dense CE
+    # (N, C, d...) and 2^21 for BCE; below, the composition (see _fused._MIN_FUSED_ELEMENTS).
     monkeypatch.setattr(_fused, "cpu_contended", lambda: False)
 
-    def fused(x, y, fn=cross_entropy):
-        return "Fused" in type(fn(x, y).grad_fn).__name__
+    def fused(x, y, fn=cross_entropy, **kw):
+        with torch.no_grad():
+            x = x.detach().clone()
+        x.requires_grad_(True)
+        return "Fused" in type(fn(x, y, **kw).grad_fn).__name__
 
-    small = torch.randn(8, 4, 64, 64, requires_grad=True)  # 2^17 logits
-    assert not fused(small, torch.randint(0, 4, (8, 64, 64)))
-    assert (
-        "Fused"
-        in type(cross_entropy(small, torch.randint(0, 4, (8, 64, 64)), fused=True).grad_fn).__name__
-    )
-    big = torch.randn(2, 4, 512, 512, requires_grad=True)  # 2^21 logits
-    assert fused(big, torch.randint(0, 4, (2, 512, 512)))
-    flat = torch.randn(2**13, 4, requires_grad=True)  # 2^15 logits, no spatial axis
-    assert fused(flat, torch.randint(0, 4, (2**13,)))
-    column = torch.randn(2**13, 4, 1, requires_grad=True)  # a trailing axis of size 1
-    assert fused(column, torch.randint(0, 4, (2**13, 1)))
-    assert fused(small, (torch.rand(8, 4, 64, 64) > 0.5).float(), fn=binary_cross_entropy)
+    flat_below = torch.randn(2**18, 16)  # 2^22
+    assert not fused(flat_below, torch.randint(0, 16, (2**18,)))
+    flat = torch.randn(2**19, 16)  # 2^23
+    assert fused(flat, torch.randint(0, 16, (2**19,)))
+    column = flat.view(2**19, 16, 1)  # a trailing axis of size 1 is still flat
+    assert fused(column, torch.randint(0, 16, (2**19, 1)))
+    del flat, column
+    dense_below = torch.randn(2, 4, 512, 512)  # 2^21
+    y_below = torch.randint(0, 4, (2, 512, 512))
+    assert not fused(dense_below, y_below)
+    assert fused(dense_below, y_below, fused=True)  # forced at any size
+    dense = torch.randn(4, 4, 512, 512)  # 2^22
+    assert fused(dense, torch.randint(0, 4, (4, 512, 512)))
+    small = torch.randn(8, 4, 64, 64)
+    assert not fused(small, (torch.rand(8, 4, 64, 64) > 0.5).float(), fn=binary_cross_entropy)
+    assert fused(dense_below, (dense_below > 0).float(), fn=binary_cross_entropy)  # 2^21
 
 
 def test_fused_is_skipped_when_weights_need_grad_and_reference_gradgradcheck():

@@ -117,9 +117,7 @@ def cross_entropy(
         reduction=reduction if denominator is None else "mean",
     )
 
-    if use_fused(
-        fused, logits, reduction, s, cw, prep.target if prep.soft else None, class_axis=True
-    ):
+    if use_fused(fused, logits, reduction, s, cw, prep.target if prep.soft else None):
         coef = element_coefficients(
             prep.grid,
             s=s,
@@ -282,7 +280,7 @@ def binary_cross_entropy(
         s = broadcast_weight(
             sample_weight, logits.shape, name="sample_weight", class_axis=True, like=logits
         )
-    if use_fused(fused, logits, reduction, s, pw, nw, target):
+    if use_fused(fused, logits, reduction, s, pw, nw, target, kind="bce"):
         omega_d: torch.Tensor | None = None
         if (
             reduction in ("weighted_mean", "nonzero_mean")

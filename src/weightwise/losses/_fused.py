@@ -37,15 +37,19 @@ _FUSED_ENABLED = True
 # Elements of logits processed per chunk: large enough to amortise the per-op overhead, small
 # enough that the chunk's temporaries stay a few MB whatever the size of the logits.
 _CHUNK_ELEMENTS = 1 << 18
-# Below this many logits the memory saved is negligible and the per-call overhead of the chunk
-# loop dominates, so ``fused=None`` takes the reference path; ``fused=True`` forces the fused one.
-_MIN_FUSED_ELEMENTS = 1 << 15
-# Dense logits (N, C, d...) with spatial positions: the chunk's class-axis reductions, gather and
-# scatter run strided, a few times slower than PyTorch's own log_softmax / nll_loss2d kernels, so
-# the fused path wins only once the composition's logits-sized temporaries cost more than that
-# (measured crossover on CPU: between 1.4M and 2.1M logits; 8x4x64x64 fused was 2x the
-# composition, 16x8x128x128 0.9x, 8x21x256x256 0.6x). ``fused=True`` forces it at any size.
-_MIN_FUSED_DENSE_ELEMENTS = 1 << 21
+# Below these sizes ``fused=None`` takes the reference path (``fused=True`` forces the fused
+# one): the memory saved is small, and the chunk loop's dozen kernels per chunk lose to
+# PyTorch's two or three (log_softmax, nll_loss and their backward) while the composition's
+# temporaries still come from the allocator's free lists. Above them the temporaries are tens of
+# MB, beyond glibc's largest mmap threshold (32 MiB), so the composition page-faults fresh
+# memory at every call and the fused path wins. Measured on CPU, float32, fused / composition
+# (with the mmap threshold fixed; with glibc's dynamic one the fused path looks better):
+# * flat CE (N, C): 65536x10 1.46x, 65536x100 1.08x, 4096x1000 1.15x, 8192x1000 1.06x (0.45x with
+#   the dynamic threshold), 16384x1000 0.33x: from 2^23 logits;
+# * dense CE (N, C, d...), whose class-axis reductions, gather and scatter run strided: 8x4x64x64
+#   2x, 16x8x128x128 1.2-1.3x, 4x16x256x256 0.8-1.07x, 8x21x256x256 0.45x: from 2^22;
+# * BCE, elementwise: 4096x100 1.5x, 4096x1000 0.6-0.9x: from 2^21.
+_MIN_FUSED_ELEMENTS = {"ce": 1 << 23, "ce_dense": 1 << 22, "bce": 1 << 21}
 
 
 def set_fused(enabled: bool) -> None:
@@ -53,12 +57,13 @@ def set_fused(enabled: bool) -> None:
 
     The fused path computes the gradient during the forward pass and keeps only it for the
     backward pass. It is used when the logits require grad, no other input (sample weights,
-    class weights, soft targets) does, ``reduction != "none"``, and the logits hold at least
-    2^15 elements, 2^21 for dense cross-entropy logits ``(N, C, d...)`` (smaller inputs save no
-    memory worth the per-call overhead; ``fused=True`` forces the fused path at any size), the
-    call is not traced by ``torch.compile`` (the compiler fuses the plain composition itself),
-    and no other process competes for the CPU cores (a chunked loop then waits on descheduled
-    threads at every step; see ``docs/performance.md``). It is once-differentiable: switch it
+    class weights, soft targets) does, ``reduction != "none"``, and the logits are large: 2^23
+    elements for cross-entropy, 2^22 for dense cross-entropy logits ``(N, C, d...)``, 2^21 for
+    BCE (below, the chunk loop's kernels lose to PyTorch's while the saved memory is small;
+    ``fused=True`` forces the fused path at any size), the call is not traced by
+    ``torch.compile`` (the compiler fuses the plain composition itself), and no other process
+    competes for the CPU cores (a chunked loop then waits on descheduled threads at every step;
+    see ``docs/performance.md``). It is once-differentiable: switch it
     off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
     setting per call.
     """
@@ -103,9 +108,15 @@ def _own_running_threads() -> int:
 def _measure_contention(threads: int) -> bool:
     """Whether this process's ``threads`` plus the other runnable threads exceed the cores."""
     try:
+        # This process's threads are counted before and after the system-wide reading and the
+        # larger count is taken: an intra-op thread still spinning after the last kernel can go
+        # to sleep between the two reads, and counted once as "running elsewhere" it made a
+        # quiet machine look contended (64% of the calls of one quiet benchmark run).
+        before = _own_running_threads()
         with open("/proc/loadavg") as f:
             runnable = int(f.read().split()[3].split("/")[0])  # now, system-wide
-        others = max(0, runnable - max(1, _own_running_threads()))
+        own = max(1, before, _own_running_threads())
+        others = max(0, runnable - own)
         cores = len(os.sched_getaffinity(0))
     except (OSError, ValueError, IndexError, AttributeError):  # not Linux: assume a quiet CPU
         return False
@@ -116,8 +127,9 @@ def cpu_contended() -> bool:
     """Whether other processes compete for the cores the intra-op threads run on.
 
     Linux only (reads ``/proc``; elsewhere always ``False``); read at most every
-    ``_CONTENTION_TTL`` seconds, and changed only by two readings in a row that agree;
-    ``False`` with one intra-op thread (no barriers to wait on) and while ``torch.compile``
+    ``_CONTENTION_TTL`` seconds, starts ``False`` and changes only when two readings in a row
+    agree (so a contended machine is seen from the second reading on); ``False`` with one
+    intra-op thread (no barriers to wait on) and while ``torch.compile``
     traces.
     """
     if torch.compiler.is_compiling():
@@ -131,18 +143,20 @@ def cpu_contended() -> bool:
         cache[0] = now
         reading = _measure_contention(threads)
         last = cache[2] if len(cache) > 2 else None
-        if last is None or reading == last:  # the first reading, or two that agree
+        # Two readings that agree, the first one included: a process's first reading, taken
+        # while it starts its thread pool or its parent is still busy, was often a stray one,
+        # and alone it sent a quiet start to the composition for a second or more.
+        if reading == last:
             cache[1] = reading
         cache[2:] = [reading]
     return bool(cache[1])
 
 
-def _min_fused_elements(logits: torch.Tensor, class_axis: bool) -> int:
-    """The size from which ``fused=None`` takes the fused path: larger for dense logits whose
-    class axis (softmax, gather, scatter) lies before the spatial ones."""
-    if class_axis and logits.dim() > 2 and logits.numel() > logits.shape[0] * logits.shape[1]:
-        return _MIN_FUSED_DENSE_ELEMENTS
-    return _MIN_FUSED_ELEMENTS
+def _min_fused_elements(logits: torch.Tensor, kind: str) -> int:
+    """The size from which ``fused=None`` takes the fused path (see ``_MIN_FUSED_ELEMENTS``)."""
+    if kind == "ce" and logits.dim() > 2 and logits.numel() > logits.shape[0] * logits.shape[1]:
+        kind = "ce_dense"
+    return _MIN_FUSED_ELEMENTS[kind]
 
 
 def use_fused(
@@ -150,19 +164,19 @@ def use_fused(
     logits: torch.Tensor,
     reduction: Reduction,
     *others: Any,
-    class_axis: bool = False,
+    kind: str = "ce",
 ) -> bool:
     """Whether a call takes the fused path.
 
-    With ``fused=None`` it does when the fused path can win: the logits are large enough (2^15
-    elements; 2^21 for dense logits with a ``class_axis``, the softmax of cross-entropy), the
+    With ``fused=None`` it does when the fused path can win: the logits are large enough for the
+    loss ``kind`` (``"ce"``: 2^23 elements, 2^22 for dense logits; ``"bce"``: 2^21), the
     call is not being traced by ``torch.compile`` (the compiler fuses the composition itself),
     and, on CPU, no other process competes for the cores (:func:`cpu_contended`).
     """
     if fused is None:
         want = (
             _FUSED_ENABLED
-            and logits.numel() >= _min_fused_elements(logits, class_axis)
+            and logits.numel() >= _min_fused_elements(logits, kind)
             and not torch.compiler.is_compiling()
             and not (logits.device.type == "cpu" and cpu_contended())
         )
