@@ -63,9 +63,8 @@ def set_fused(enabled: bool) -> None:
     ``fused=True`` forces the fused path at any size), the call is not traced by
     ``torch.compile`` (the compiler fuses the plain composition itself), and no other process
     competes for the CPU cores (a chunked loop then waits on descheduled threads at every step;
-    see ``docs/performance.md``). It is once-differentiable: switch it
-    off for higher-order gradients. The ``fused=`` keyword of each loss overrides this
-    setting per call.
+    see ``docs/performance.md``). It is once-differentiable: switch it off for higher-order
+    gradients. The ``fused=`` keyword of each loss overrides this setting per call.
     """
     global _FUSED_ENABLED
     _FUSED_ENABLED = bool(enabled)
@@ -108,10 +107,9 @@ def _own_running_threads() -> int:
 def _measure_contention(threads: int) -> bool:
     """Whether this process's ``threads`` plus the other runnable threads exceed the cores."""
     try:
-        # This process's threads are counted before and after the system-wide reading and the
-        # larger count is taken: an intra-op thread still spinning after the last kernel can go
-        # to sleep between the two reads, and counted once as "running elsewhere" it made a
-        # quiet machine look contended (64% of the calls of one quiet benchmark run).
+        # This process's running threads are counted before and after the system-wide reading,
+        # and the larger count is taken, so that an intra-op thread that stops spinning between
+        # the two reads is not taken for another process's.
         before = _own_running_threads()
         with open("/proc/loadavg") as f:
             runnable = int(f.read().split()[3].split("/")[0])  # now, system-wide
@@ -129,8 +127,7 @@ def cpu_contended() -> bool:
     Linux only (reads ``/proc``; elsewhere always ``False``); read at most every
     ``_CONTENTION_TTL`` seconds, starts ``False`` and changes only when two readings in a row
     agree (so a contended machine is seen from the second reading on); ``False`` with one
-    intra-op thread (no barriers to wait on) and while ``torch.compile``
-    traces.
+    intra-op thread (no barriers to wait on) and while ``torch.compile`` traces.
     """
     if torch.compiler.is_compiling():
         return False
@@ -144,8 +141,9 @@ def cpu_contended() -> bool:
         reading = _measure_contention(threads)
         last = cache[2] if len(cache) > 2 else None
         # Two readings that agree, the first one included: a process's first reading, taken
-        # while it starts its thread pool or its parent is still busy, was often a stray one,
-        # and alone it sent a quiet start to the composition for a second or more.
+        # while it starts its thread pool or its parent is still busy, can be a stray one, and
+        # alone it sent a quiet start to the composition for a second or more (79% and 100% of
+        # a quiet benchmark child's calls in two of three runs).
         if reading == last:
             cache[1] = reading
         cache[2:] = [reading]
