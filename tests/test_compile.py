@@ -244,6 +244,53 @@ def test_compiled_update_count_survives_copies_dtype_and_forward() -> None:
     assert metric.update_count == 5
 
 
+def _collection(compute_groups: bool) -> Any:
+    from torchmetrics import MetricCollection
+
+    return MetricCollection(
+        {
+            "acc": MC.Accuracy("multiclass", num_classes=4),
+            "f1": MC.F1Score("multiclass", num_classes=4, average="macro"),
+            "bacc": MC.BalancedAccuracy("multiclass", num_classes=4),
+        },
+        compute_groups=compute_groups,
+    )
+
+
+@pytest.mark.parametrize("compute_groups", [False, True])
+def test_metric_collection_update_compiles_once(compute_groups: bool) -> None:
+    """``torch.compile(collection.update, fullgraph=True)`` on a torchmetrics
+    ``MetricCollection`` of weightwise metrics: one graph for every step and the eager values
+    and counts. With compute groups (torchmetrics' default) the first update, which compares
+    the members' states to form the groups (a data-dependent ``allclose``), runs eagerly; the
+    group's count that torchmetrics copies to the other members after each update is read
+    without a fold while tracing (``CompilableMetric._update_count``), so nothing recompiles."""
+    g = torch.Generator().manual_seed(0)
+    batches = [
+        (torch.randn(16, 4, generator=g), torch.randint(0, 4, (16,), generator=g)) for _ in range(6)
+    ]
+    weights = [torch.rand(16, generator=g) for _ in batches]
+    eager = _collection(compute_groups)
+    for (x, t), w in zip(batches, weights, strict=True):
+        eager.update(x, t, sample_weight=w)
+    compiled_col = _collection(compute_groups)
+    first = 1 if compute_groups else 0
+    for (x, t), w in zip(batches[:first], weights[:first], strict=True):
+        compiled_col.update(x, t, sample_weight=w)
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    compiled = torch.compile(compiled_col.update, backend=counter, fullgraph=True)
+    for (x, t), w in zip(batches[first:], weights[first:], strict=True):
+        compiled(x, t, sample_weight=w)
+    assert counter.frame_count == 1
+    got, want = compiled_col.compute(), eager.compute()
+    assert set(got) == set(want) == {"acc", "f1", "bacc"}
+    for key in want:
+        torch.testing.assert_close(got[key], want[key])
+    for key, metric in compiled_col.items(keep_base=True):
+        assert metric.update_count == len(batches), key
+
+
 def test_the_metric_registry_covers_every_class() -> None:
     assert set(CLASS_CASES) <= set(MC.__all__)
     assert GROWING_STATE <= set(CLASS_CASES)

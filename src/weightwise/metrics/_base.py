@@ -40,6 +40,13 @@ class CompilableMetric(Metric):
     @property
     def _update_count(self) -> int:
         d = self.__dict__
+        if torch.compiler.is_compiling():
+            # Read while tracing (torchmetrics' MetricCollection copies a compute group's count
+            # into its other members after each update): no fold, which would read the device
+            # and change the host int that dynamo guards on at every step; the host count, plus
+            # one for the pending updates, is a lower bound that keeps "updated" true.
+            pending_now = bool(d.get("_update_count_pending", False))
+            return int(d.get("_update_count_host", 0)) + int(pending_now)
         if d.get("_update_count_pending", False):
             pending = self._compiled_update_count
             d["_update_count_host"] += int(pending)  # the one host read
