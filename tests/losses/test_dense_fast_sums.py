@@ -2,11 +2,11 @@
 
 ``_SoftmaxHardSums`` computes ``I``, ``P`` (and the cross-entropy sum of
 ``CompoundLoss.dice_ce``) from logits and class indices without a one-hot, and recomputes the
-softmax in its backward. Here it is checked against the formula written out with a one-hot
-(``softmax``, ``one_hot``, products, sums) and plain autograd: values and gradients, in float64
-(1e-6) and float32 (1e-5), for every mode of weighting the function covers, then end to end
-through ``dice_loss`` and ``CompoundLoss.dice_ce`` for every pooling / empty / weights
-combination.
+softmax in its backward (small logits keep it instead; both are tested). Here it is checked
+against the formula written out with a one-hot (``softmax``, ``one_hot``, products, sums) and
+plain autograd: values and gradients, in float64 (1e-6) and float32 (1e-5), for every mode of
+weighting the function covers, then end to end through ``dice_loss`` and
+``CompoundLoss.dice_ce`` for every pooling / empty / weights combination.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from weightwise.losses import cross_entropy, dice_loss
+from weightwise.losses import _dense_sums, cross_entropy, dice_loss
 from weightwise.losses._dense_sums import _SoftmaxHardSums
 from weightwise.nn import CompoundLoss
 
@@ -66,9 +66,14 @@ SUM_CASES = list(
 )
 
 
+@pytest.mark.parametrize("keep_softmax", [True, False], ids=["kept", "recomputed"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize(("use_pixel", "squared", "ce", "use_cw"), SUM_CASES)
-def test_function_equals_formula_values_and_gradients(dtype, use_pixel, squared, ce, use_cw):
+def test_function_equals_formula_values_and_gradients(
+    dtype, use_pixel, squared, ce, use_cw, keep_softmax, monkeypatch
+):
+    # Small logits keep the softmax for backward, large ones recompute it: both, at this size.
+    monkeypatch.setattr(_dense_sums, "_KEEP_SOFTMAX_ELEMENTS", 1 << 20 if keep_softmax else 0)
     x, target, pix, _, cw = _data(dtype, seed=1)
     n, c = x.shape[:2]
     hard = target.clamp_max(c - 1).reshape(n, -1)
@@ -77,6 +82,9 @@ def test_function_equals_formula_values_and_gradients(dtype, use_pixel, squared,
     coef = {None: None, "scalar": torch.tensor(0.3, dtype=dtype), "pixel": pix.reshape(n, -1)}[ce]
     cwv = cw if use_cw and ce is not None else None
     inter, big_p, ce_val = _SoftmaxHardSums.apply(x3, hard, pixel, squared, coef, cwv)
+    assert (inter.grad_fn._forward_cls is _SoftmaxHardSums) and (
+        (inter.grad_fn.kept_p is not None) is keep_softmax
+    )
     r_inter, r_p, _, r_ce = _reference_sums(x3, hard, pixel, squared, coef, cwv)
     for a, b in ((inter, r_inter), (big_p, r_p), (ce_val, r_ce)):
         _close(a, b, dtype)
