@@ -5,9 +5,10 @@ cardinalities ``P_nc = Σ_x m·p`` and ``G_nc = Σ_x m·g`` (``p²`` and ``g²``
 with ``m`` the pixel weight (see ``docs/segmentation.md``). Multi-class hard targets take
 :class:`_SoftmaxHardSums`, an autograd function that computes the softmax, the sums (and, for
 the Dice + cross-entropy fast path, the cross-entropy) in one pass and, above 2^20 logits,
-keeps nothing logits-sized for backward; every other case, and every call traced by ``torch.compile`` but the
-Dice + cross-entropy fast path (the compiler fuses the plain form itself, and the function's
-recomputed softmax would only cost time there), is plain autograd on :attr:`Dense.prob`.
+keeps nothing logits-sized for backward; every other case, and every call traced by
+``torch.compile`` but the Dice + cross-entropy fast path (the compiler fuses the plain form
+itself, and the function's recomputed softmax would only cost time there), is plain autograd
+on :attr:`Dense.prob`.
 """
 
 from __future__ import annotations
