@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["FIXED", "describe", "env"]
+__all__ = ["FIXED", "describe", "env", "is_fixed"]
 
 #: 32 MiB (glibc's largest dynamic threshold) and a trim threshold well above it.
 FIXED = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "268435456"}
@@ -27,8 +27,12 @@ def env(default_malloc: bool) -> dict[str, str]:
     return out
 
 
+def is_fixed(environ: dict[str, str] | os._Environ[str]) -> bool:
+    """Whether ``environ`` fixes the threshold."""
+    return all(environ.get(k) == v for k, v in FIXED.items())
+
+
 def describe(environ: dict[str, str] | os._Environ[str]) -> str:
-    fixed = all(environ.get(k) == v for k, v in FIXED.items())
     return "malloc: " + (
-        "mmap threshold fixed at 32 MiB" if fixed else "glibc's dynamic mmap threshold"
+        "mmap threshold fixed at 32 MiB" if is_fixed(environ) else "glibc's dynamic mmap threshold"
     )

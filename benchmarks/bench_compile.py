@@ -166,13 +166,11 @@ def main() -> None:
         help="keep glibc's dynamic mmap threshold (timings then vary from run to run)",
     )
     args = parser.parse_args()
-    from _malloc import FIXED, describe
+    from _malloc import describe, is_fixed
     from _malloc import env as malloc_env
 
-    if not args.default_malloc and not all(os.environ.get(k) == v for k, v in FIXED.items()):
-        child = malloc_env(False)
-        if child != dict(os.environ):  # Linux: run again with the threshold fixed
-            os.execve(sys.executable, [sys.executable, *sys.argv], child)
+    if not (args.default_malloc or is_fixed(os.environ)) and sys.platform == "linux":
+        os.execve(sys.executable, [sys.executable, *sys.argv], malloc_env(False))
     print(describe(os.environ))
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of "

@@ -22,12 +22,19 @@ kernels (Triton is a hard dependency of both; neither has a CPU path): they run 
 ``--device cuda``, and each one that cannot run is skipped with its reason on one line
 ("not installed", "needs CUDA (Triton kernels)", or the import error).
 
+Loaded (``--load``): every child runs while ``benchmarks/_load.py`` keeps one busy-loop process
+per core running, the competing CPU load of DataLoader workers; the ratios are then loaded
+against loaded. The children run with glibc's mmap threshold fixed (``_malloc.py``;
+``--default-malloc`` keeps the dynamic one).
+
 Run: .venv/bin/python benchmarks/bench_linear_ce.py [--repeats 3] [--quick] [--dtypes ...]
+     [--load] [--default-malloc]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -158,6 +165,12 @@ def main() -> None:
     parser.add_argument("--cases", default=None, help="comma-separated case names")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--load", action="store_true", help="time under one busy process per core")
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="time with glibc's dynamic mmap threshold (timings then vary from run to run)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -171,9 +184,16 @@ def main() -> None:
     cases = QUICK if args.quick else CASES
     if args.cases:
         cases = {k: v for k, v in cases.items() if k in args.cases.split(",")}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _load import busy_cores
+    from _malloc import describe
+    from _malloc import env as malloc_env
+
+    env = malloc_env(args.default_malloc)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
-        f"median of {args.repeats}, one fresh process per (case, dtype, variant)"
+        f"median of {args.repeats}, one fresh process per (case, dtype, variant), "
+        f"{'loaded (one busy process per core)' if args.load else 'quiet'}; {describe(env)}"
     )
     variants = args.variants.split(",")
     unknown = sorted(set(variants) - set(VARIANTS))
@@ -186,7 +206,6 @@ def main() -> None:
             variants.remove(variant)
     print(f"{'case':<12}{'dtype':<6}{'variant':<13}{'time':>10}{'peak mem':>11}{'t/comp':>8}"
           f"{'m/comp':>8}")  # fmt: skip
-    env = {**os.environ}
     for name, shape in cases.items():
         for dtype_s in args.dtypes.split(","):
             res = {}
@@ -195,11 +214,12 @@ def main() -> None:
                 big = shape[2] * shape[0] >= 8192 * 131072 and dtype_s == "fp32"
                 if big and variant == "composition":
                     reps = min(reps, args.big_repeats)
-                out = subprocess.run(
-                    [sys.executable, __file__, "--repeats", str(reps), "--child",
-                     "x".join(map(str, shape)), dtype_s, variant, args.device],
-                    capture_output=True, text=True, env=env,
-                )  # fmt: skip
+                with busy_cores() if args.load else contextlib.nullcontext():
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--repeats", str(reps), "--child",
+                         "x".join(map(str, shape)), dtype_s, variant, args.device],
+                        capture_output=True, text=True, env=env,
+                    )  # fmt: skip
                 if out.returncode != 0:
                     res[variant] = None
                     tail = (out.stderr or out.stdout).strip().splitlines()[-1:]

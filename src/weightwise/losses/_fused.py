@@ -139,7 +139,7 @@ def cpu_contended() -> bool:
     if now - cache[0] >= _CONTENTION_TTL:
         cache[0] = now
         reading = _measure_contention(threads)
-        last = cache[2] if len(cache) > 2 else None
+        last = cache[2]
         # Two readings that agree, the first one included: a process's first reading, taken
         # while it starts its thread pool or its parent is still busy, can be a stray one, and
         # alone it sent a quiet start to the composition for a second or more (79% and 100% of
@@ -294,27 +294,21 @@ class _FusedCrossEntropy(torch.autograd.Function):
         cw_sum = float(class_weight.sum()) if class_weight is not None else float(c)
         total = torch.zeros((), dtype=torch.float64, device=logits.device)
         if n * c * p:
-            if p == 1:
-                # (N, C): chunks of rows, the class axis last (PyTorch's fast softmax layout).
-                x2, g2 = x3.view(n, c), grad.view(n, c)
-                t2 = t3.view(n, c) if soft else t3.view(n)
-                cf = coef3.view(n)
-                step = _rows(n, c)
+            if p == 1 or c * p <= _CHUNK_ELEMENTS:
+                if p == 1:
+                    # (N, C): chunks of rows, the class axis last (PyTorch's fast layout).
+                    xs, gs, cs = x3.view(n, c), grad.view(n, c), coef3.view(n)
+                    ts = t3.view(n, c) if soft else t3.view(n)
+                    step = _rows(n, c)
+                else:
+                    # Small images: chunks of whole samples (R, C, K), not one at a time.
+                    xs, gs, cs, ts = x3, grad, coef3, t3
+                    step = _CHUNK_ELEMENTS // (c * p)
                 for r0 in range(0, n, step):
                     r1 = min(n, r0 + step)
                     total += _ce_chunk(
-                        x2[r0:r1], g2[r0:r1], cf[r0:r1],
-                        None if soft else t2[r0:r1], t2[r0:r1] if soft else None,
-                        class_weight, cw_sum, smoothing,
-                    )  # fmt: skip
-            elif c * p <= _CHUNK_ELEMENTS:
-                # Small images: chunks of whole samples (R, C, K), not one sample at a time.
-                step = _CHUNK_ELEMENTS // (c * p)
-                for r0 in range(0, n, step):
-                    r1 = min(n, r0 + step)
-                    total += _ce_chunk(
-                        x3[r0:r1], grad[r0:r1], coef3[r0:r1],
-                        None if soft else t3[r0:r1], t3[r0:r1] if soft else None,
+                        xs[r0:r1], gs[r0:r1], cs[r0:r1],
+                        None if soft else ts[r0:r1], ts[r0:r1] if soft else None,
                         class_weight, cw_sum, smoothing,
                     )  # fmt: skip
             else:
