@@ -88,6 +88,30 @@ def test_row_blocks_inside_chunks_equal_composition(reduction, chunk_size, monke
         torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("contended", [False, True], ids=["quiet", "contended"])
+def test_contended_cpu_takes_larger_blocks_with_the_same_result(contended, monkeypatch):
+    # on a CPU other processes keep busy the elementwise work takes fewer, larger blocks (fewer
+    # parallel regions to wait at); the value and the gradients do not change
+    from weightwise.losses import _linear
+
+    monkeypatch.setattr(_linear, "cpu_contended", lambda: contended)
+    monkeypatch.setattr(_linear, "_CACHE_ELEMENTS", 3 * V)
+    monkeypatch.setattr(_linear, "_CONTENDED_BLOCK_ELEMENTS", 7 * V)
+    assert _linear._block_rows(N, V, torch.device("cpu")) == (7 if contended else 3)
+    assert _linear._block_rows(5, V, torch.device("cpu")) == (5 if contended else 3)
+    h, w, b, y, s, cw = _inputs(seed=3)
+    got = linear_cross_entropy(
+        h, w, y, bias=b, sample_weight=s, class_weight=cw, ignore_index=-100,
+        label_smoothing=0.1, z_loss=1e-2, reduction="weighted_mean",
+    )  # fmt: skip
+    ref = _composition(h, w, b, y, s, cw, "weighted_mean", 0.1, 1e-2)
+    torch.testing.assert_close(got, ref, rtol=1e-11, atol=1e-13)
+    for a, e in zip(
+        torch.autograd.grad(got, (h, w, b)), torch.autograd.grad(ref, (h, w, b)), strict=True
+    ):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-13)
+
+
 def test_unweighted_defaults_equal_torch():
     h, w, _, y, _, _ = _inputs()
     y = y.clamp(min=0)

@@ -7,8 +7,9 @@ allocates a gradient of the same size. Here the forward pass walks over chunks o
 for each chunk it computes the chunk's logits ``z = h·Wᵀ + b`` (``R × V``), their log-sum-exp,
 the chunk's loss, and the gradient ``g = ∂loss/∂z`` in place of the logits (the elementwise
 work in float32, or float64 for float64 inputs, block by block of rows that fit in a core's
-cache; half-precision logits are upcast per block and ``g`` stored back in their dtype), and
-immediately contracts ``g`` into the gradients of the inputs:
+cache, or in larger blocks on a CPU that other processes keep busy; half-precision logits are
+upcast per block and ``g`` stored back in their dtype), and immediately contracts ``g`` into
+the gradients of the inputs:
 ``∇h = g·W`` (rows of the chunk) and ``∇W += gᵀ·h``, ``∇b += Σ g``, summed over the chunks in
 float32 (float64). For bfloat16 / float16 inputs the two products run in that dtype, as
 autograd's would, and each chunk's ``gᵀ·h`` is added to the float32 sum. Only
@@ -39,6 +40,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 
 from .._checks import as_tensor, check_class_vector, check_in_range
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduction_terms
+from ._fused import cpu_contended
 
 __all__ = ["linear_cross_entropy"]
 
@@ -48,6 +50,12 @@ _CHUNK_ELEMENTS = 1 << 24
 # Logit elements per block of rows for the elementwise work (2^19 float32 values: 2 MiB, about
 # a core's L2 cache).
 _CACHE_ELEMENTS = 1 << 19
+# Logit elements per block on a CPU that other processes keep busy (2^22 float32 values:
+# 16 MiB). Every elementwise pass is a parallel region whose threads wait at a barrier for the
+# slowest, and a descheduled thread holds it for a scheduler slice: at V = 32768, fp32, with one
+# busy process per core, cache-sized blocks (about ten regions per 16 rows) took 1.5-1.7x the
+# composition's time, blocks of 2^22 elements 0.93x (benchmarks/bench_linear_ce.py --load).
+_CONTENDED_BLOCK_ELEMENTS = 1 << 22
 # Vocabulary rows per block of a half-precision ∇W product (V_b·H elements: 8 MiB of bfloat16).
 _BLOCK_ELEMENTS = 1 << 22
 
@@ -84,6 +92,14 @@ def default_chunk_size(vocab: int, dtype: torch.dtype = torch.float32) -> int:
     if dtype in (torch.bfloat16, torch.float16):
         rows //= 2
     return int(min(8192, max(16, rows)))
+
+
+def _block_rows(rows: int, vocab: int, device: torch.device) -> int:
+    """Rows per block of the elementwise work: cache-sized, larger on a contended CPU."""
+    elements = _CACHE_ELEMENTS
+    if device.type == "cpu" and cpu_contended():
+        elements = _CONTENDED_BLOCK_ELEMENTS
+    return max(1, min(rows, elements // max(1, vocab)))
 
 
 def _softmax_block(
@@ -167,11 +183,12 @@ class _LinearCrossEntropy(torch.autograd.Function):
         # One logits buffer reused by every chunk: no fresh R×V allocation (and no page faults)
         # per chunk. Its rows are then worked through in cache-sized blocks (softmax, loss and
         # ∂/∂z in place), so that the elementwise passes run in cache rather than over the
-        # whole R×V buffer in memory; half-precision logits are upcast block by block into a
-        # small float32 scratch buffer and the gradient written back in their dtype.
+        # whole R×V buffer in memory (larger blocks on a contended CPU, where every pass's
+        # barrier can wait a scheduler slice); half-precision logits are upcast block by block
+        # into a small float32 scratch buffer and the gradient written back in their dtype.
         rows_max = min(n, chunk_size)
         zbuf = torch.empty((rows_max, vocab), dtype=weight.dtype, device=dev)
-        block = max(1, min(rows_max, _CACHE_ELEMENTS // max(1, vocab)))
+        block = _block_rows(rows_max, vocab, dev)
         scratch = torch.empty((block, vocab), dtype=cdt, device=dev) if half else None
         wt = weight.t()
         for r0 in range(0, n, chunk_size):
