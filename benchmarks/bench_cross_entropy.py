@@ -4,9 +4,10 @@ Method (as in ``bench_focal.py``):
 
 * **Time**: one fresh child process per case times every variant, taking turns (round-robin
   repeats after two warm-up rounds, each round starting with the next variant), so drift in
-  the machine's load hits them alike; each variant's median forward+backward time is reported,
-  over at least ``--repeats`` rounds and about a second of timing per variant (up to 100
-  rounds for the fast cases, whose loaded medians are the noisiest). (Timing the variants in
+  the machine's load hits them alike (``_timing.round_robin``); each variant's median
+  forward+backward time is reported, over at least ``--repeats`` rounds and about ``--seconds``
+  (1) of timing per variant, three times that when loaded (up to 100 rounds for the fast cases,
+  whose loaded medians are the noisiest). (Timing the variants in
   separate processes one after the other gave the loaded column a bias of its own: a later
   process met a different phase of the competing load.)
 * **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads the
@@ -42,8 +43,8 @@ keeps the dynamic one). With the dynamic threshold, whether the composition's te
 few MB are reused or page-faulted afresh at every call depended on the process's history, and
 the C=10 case measured the fused path at 0.4x the composition in one run and 1.5x in another.
 
-Run: .venv/bin/python benchmarks/bench_cross_entropy.py [--repeats 7] [--quick] [--no-load]
-     [--default-malloc]
+Run: .venv/bin/python benchmarks/bench_cross_entropy.py [--repeats 7] [--seconds 1] [--quick]
+     [--no-load] [--default-malloc] [--cases "ce N=65536 C=1000,bce 65536x1000"]
 """
 
 from __future__ import annotations
@@ -145,31 +146,24 @@ def _fused_by_size(kind: str, shape: tuple[int, ...]) -> bool:
     return meta.numel() >= _min_fused_elements(meta, kind)
 
 
-def _child_time(kind: str, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
+def _child_time(
+    kind: str, shape: tuple[int, ...], repeats: int, seconds: float
+) -> dict[str, float]:
+    from _timing import round_robin
+
     x, fns = _inputs(kind, shape)
-    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     composed: list[bool] = []
-    rounds, i = repeats + 2, 0
-    while i < rounds:
-        # Each round starts with the next variant (no variant always first after the others).
-        order = VARIANTS[i % len(VARIANTS) :] + VARIANTS[: i % len(VARIANTS)]
-        spent = 0.0
-        for variant in order:
-            x.grad = None
-            t0 = time.perf_counter()
-            loss = fns[variant]()
-            loss.backward()
-            dt = time.perf_counter() - t0
-            spent += dt
-            if i >= 2:  # two warm-up rounds
-                times[variant].append(dt)
-                if variant == "weightwise":
-                    composed.append(not _took_fused(loss))  # the path the call just took
-        if i == 1:  # about a second of timing per variant: more rounds for fast cases
-            per_variant = max(spent / len(VARIANTS), 1e-4)
-            rounds = 2 + max(repeats, min(100, int(1.0 / per_variant)))
-        i += 1
+
+    def run(variant: str) -> None:
+        x.grad = None
+        loss = fns[variant]()
+        loss.backward()
+        if variant == "weightwise":
+            composed.append(not _took_fused(loss))  # the path the call just took
+
+    times = round_robin(run, VARIANTS, repeats=repeats, seconds=seconds)
     out = {v: statistics.median(ts) for v, ts in times.items()}
+    composed = composed[2:]  # the two warm-up rounds
     out["composed"] = sum(composed) / max(1, len(composed))
     return out
 
@@ -184,13 +178,20 @@ def main() -> None:
         action="store_true",
         help="time with glibc's dynamic mmap threshold (timings then vary from run to run)",
     )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=1.0,
+        help="timing per variant and case, quiet (loaded: 3x, its calls are slower and noisier)",
+    )
+    parser.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         what, kind, shape_s, variant = args.child
         shape = tuple(int(v) for v in shape_s.split("x"))
         if what == "time":
-            print(json.dumps(_child_time(kind, shape, args.repeats)))
+            print(json.dumps(_child_time(kind, shape, args.repeats, args.seconds)))
         else:
             print(json.dumps(_child_memory(kind, shape, variant)))
         return
@@ -201,6 +202,11 @@ def main() -> None:
     from _load import busy_cores, cores
 
     cases = QUICK if args.quick else CASES
+    if args.cases:
+        unknown = set(args.cases.split(",")) - set(cases)
+        if unknown:
+            parser.error(f"unknown case(s) {sorted(unknown)}; choose from {sorted(cases)}")
+        cases = {k: v for k, v in cases.items() if k in args.cases.split(",")}
     from _malloc import describe
     from _malloc import env as malloc_env
 
@@ -220,10 +226,12 @@ def main() -> None:
     print(head)
     worst = 0.0
 
-    def run(what: str, kind: str, shape: tuple[int, ...], variant: str) -> dict[str, float]:
+    def run(
+        what: str, kind: str, shape: tuple[int, ...], variant: str, seconds: float = args.seconds
+    ) -> dict[str, float]:
         out = subprocess.run(
-            [sys.executable, __file__, "--repeats", str(args.repeats), "--child", what, kind,
-             "x".join(map(str, shape)), variant],
+            [sys.executable, __file__, "--repeats", str(args.repeats), "--seconds", str(seconds),
+             "--child", what, kind, "x".join(map(str, shape)), variant],
             check=True, capture_output=True, text=True, env=env if what == "time" else None,
         )  # fmt: skip
         return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -234,7 +242,7 @@ def main() -> None:
             loaded = quiet
         else:
             with busy_cores():
-                loaded = run("time", kind, shape, "-")
+                loaded = run("time", kind, shape, "-", seconds=3 * args.seconds)
         mem = {v: run("memory", kind, shape, v) for v in VARIANTS}
         for _ in range(3):  # the quiet memory of the default path: retry a child that saw load
             # (a child composed by size is not retried)

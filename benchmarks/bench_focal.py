@@ -14,8 +14,9 @@ Method:
   * Every case runs in a fresh child process (``python bench_focal.py --child ...``).
   * **Time**: one child per case times both variants, taking turns (round-robin repeats, two
     warm-up rounds, each round starting with the other variant), so drift in the machine's load
-    hits them alike; at least ``--repeats`` rounds and about a second of timing per variant
-    (up to 100 rounds for fast cases). It reports the median forward+backward seconds, and
+    hits them alike (``_timing.round_robin``); at least ``--repeats`` rounds and about
+    ``--seconds`` (1) of timing per variant, three times that when loaded (up to 100 rounds
+    for fast cases). It reports the median forward+backward seconds, and
     the largest differences of the loss values and of the gradients between the two variants.
   * **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads
     ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (the process's peak resident set size so
@@ -51,7 +52,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import torch
@@ -116,25 +116,16 @@ def _maxrss_bytes() -> int:
     return rss if sys.platform == "darwin" else rss * 1024  # Linux reports KiB
 
 
-def child_time(case: str, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
+def child_time(case: str, shape: tuple[int, ...], repeats: int, seconds: float) -> dict[str, float]:
+    from _timing import round_robin
+
     x, _, fns = _inputs(case, shape)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    names = list(fns)
-    rounds, i = repeats + 2, 0
-    while i < rounds:
-        spent = 0.0
-        # Each round starts with the next variant (neither always runs first).
-        for name in names[i % len(names) :] + names[: i % len(names)]:
-            x.grad = None
-            t0 = time.perf_counter()
-            fns[name](x).backward()
-            dt = time.perf_counter() - t0
-            spent += dt
-            if i >= 2:  # two warm-up rounds
-                times[name].append(dt)
-        if i == 1:  # about a second of timing per variant: more rounds for fast cases
-            rounds = 2 + max(repeats, min(100, int(1.0 / max(spent / len(names), 1e-4))))
-        i += 1
+
+    def run(name: str) -> None:
+        x.grad = None
+        fns[name](x).backward()
+
+    times = round_robin(run, list(fns), repeats=repeats, seconds=seconds)
     out: dict[str, float] = {f"time_{k}": statistics.median(v) for k, v in times.items()}
     vals, grads = {}, {}
     for name, fn in fns.items():
@@ -162,9 +153,12 @@ def child_memory(case: str, shape: tuple[int, ...], variant: str) -> dict[str, f
 
 
 def _run_child(
-    args: list[str], threads: int | None, env: dict[str, str] | None = None
+    args: list[str],
+    threads: int | None,
+    env: dict[str, str] | None = None,
+    seconds: float = 1.0,
 ) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", *args]
+    cmd = [sys.executable, __file__, "--seconds", str(seconds), "--child", *args]
     if threads is not None:
         cmd[2:2] = ["--threads", str(threads)]
     res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
@@ -181,6 +175,12 @@ def main() -> None:
     )
     parser.add_argument("--no-load", action="store_true", help="skip the loaded timing")
     parser.add_argument(
+        "--seconds",
+        type=float,
+        default=1.0,
+        help="timing per variant and case, quiet (loaded: 3x, its calls are slower and noisier)",
+    )
+    parser.add_argument(
         "--default-malloc",
         action="store_true",
         help="time with glibc's dynamic mmap threshold (timings then vary from run to run)",
@@ -194,7 +194,7 @@ def main() -> None:
         kind, case, shape_s, extra = args.child
         shape = tuple(int(s) for s in shape_s.split("x"))
         if kind == "time":
-            result = child_time(case, shape, int(extra))
+            result = child_time(case, shape, int(extra), args.seconds)
         else:
             result = child_memory(case, shape, extra)
         print(json.dumps(result))
@@ -226,12 +226,14 @@ def main() -> None:
     for case in args.cases.split(","):
         shape = sizes[case]
         shape_s = "x".join(map(str, shape))
-        t = _run_child(["time", case, shape_s, str(repeats)], args.threads, env)
+        t = _run_child(["time", case, shape_s, str(repeats)], args.threads, env, args.seconds)
         if args.no_load:
             loaded = float("nan")
         else:
             with busy_cores():
-                tl = _run_child(["time", case, shape_s, str(repeats)], args.threads, env)
+                tl = _run_child(
+                    ["time", case, shape_s, str(repeats)], args.threads, env, 3 * args.seconds
+                )
             loaded = tl["time_ours"] / tl["time_composition"]
             worst = max(worst, loaded)
         m_ours = _run_child(["memory", case, shape_s, "ours"], args.threads)
