@@ -7,7 +7,9 @@ Method (as in ``bench_focal.py``):
   the machine's load hits them alike (``_timing.round_robin``); each variant's median
   forward+backward time is reported, over at least ``--repeats`` rounds and about ``--seconds``
   (1) of timing per variant, three times that when loaded (up to 100 rounds for the fast cases,
-  whose loaded medians are the noisiest). (Timing the variants in
+  whose loaded medians are the noisiest). The ``t/comp`` columns are the median of the
+  per-round ratios to the composition (``_timing.paired_ratio``), not a ratio of medians,
+  which under load swung by ±15% between runs for identical code. (Timing the variants in
   separate processes one after the other gave the loaded column a bias of its own: a later
   process met a different phase of the competing load.)
 * **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads the
@@ -149,7 +151,7 @@ def _fused_by_size(kind: str, shape: tuple[int, ...]) -> bool:
 def _child_time(
     kind: str, shape: tuple[int, ...], repeats: int, seconds: float
 ) -> dict[str, float]:
-    from _timing import round_robin
+    from _timing import paired_ratio, round_robin
 
     x, fns = _inputs(kind, shape)
     composed: list[bool] = []
@@ -163,6 +165,7 @@ def _child_time(
 
     times = round_robin(run, VARIANTS, repeats=repeats, seconds=seconds)
     out = {v: statistics.median(ts) for v, ts in times.items()}
+    out.update({f"ratio {v}": paired_ratio(times, v, "composition") for v in VARIANTS})
     composed = composed[2:]  # the two warm-up rounds
     out["composed"] = sum(composed) / max(1, len(composed))
     return out
@@ -250,12 +253,7 @@ def main() -> None:
                 break
             time.sleep(2.0)
             mem["weightwise"] = run("memory", kind, shape, "weightwise")
-        qc, lc, plain, mc = (
-            quiet["composition"],
-            loaded["composition"],
-            quiet["plain"],
-            mem["composition"],
-        )
+        plain, mc = quiet["plain"], mem["composition"]
         for variant in VARIANTS:
             q, ld, m = quiet[variant], loaded[variant], mem[variant]["mem"]
             path = ""
@@ -265,10 +263,10 @@ def main() -> None:
                     f"composed {r['composed']:.0%}" if r["composed"] else "fused"
                     for r in (quiet, loaded)
                 )
-                worst = max(worst, ld / lc)
+                worst = max(worst, loaded[f"ratio {variant}"])
             print(
-                f"{name:<24}{variant:<14}{q * 1e3:>8.1f}ms{q / qc:>7.2f}x"
-                f"{ld * 1e3:>8.1f}ms{ld / lc:>7.2f}x"
+                f"{name:<24}{variant:<14}{q * 1e3:>8.1f}ms{quiet[f'ratio {variant}']:>7.2f}x"
+                f"{ld * 1e3:>8.1f}ms{loaded[f'ratio {variant}']:>7.2f}x"
                 f"{m / 2**20:>8.0f}MB{m / max(mc['mem'], 1):>7.2f}x"
                 f"{q / plain:>8.2f}x  {path}"
             )

@@ -16,7 +16,8 @@ Method:
     warm-up rounds, each round starting with the other variant), so drift in the machine's load
     hits them alike (``_timing.round_robin``); at least ``--repeats`` rounds and about
     ``--seconds`` (1) of timing per variant, three times that when loaded (up to 100 rounds
-    for fast cases). It reports the median forward+backward seconds, and
+    for fast cases). It reports the median forward+backward seconds, the median of the
+    per-round time ratios (``_timing.paired_ratio``: robust to a load's modes), and
     the largest differences of the loss values and of the gradients between the two variants.
   * **Peak memory**: one fresh child per (case, variant). It builds the inputs, reads
     ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (the process's peak resident set size so
@@ -117,7 +118,7 @@ def _maxrss_bytes() -> int:
 
 
 def child_time(case: str, shape: tuple[int, ...], repeats: int, seconds: float) -> dict[str, float]:
-    from _timing import round_robin
+    from _timing import paired_ratio, round_robin
 
     x, _, fns = _inputs(case, shape)
 
@@ -127,6 +128,7 @@ def child_time(case: str, shape: tuple[int, ...], repeats: int, seconds: float) 
 
     times = round_robin(run, list(fns), repeats=repeats, seconds=seconds)
     out: dict[str, float] = {f"time_{k}": statistics.median(v) for k, v in times.items()}
+    out["ratio"] = paired_ratio(times, "ours", "composition")
     vals, grads = {}, {}
     for name, fn in fns.items():
         x.grad = None
@@ -234,14 +236,14 @@ def main() -> None:
                 tl = _run_child(
                     ["time", case, shape_s, str(repeats)], args.threads, env, 3 * args.seconds
                 )
-            loaded = tl["time_ours"] / tl["time_composition"]
+            loaded = tl["ratio"]
             worst = max(worst, loaded)
         m_ours = _run_child(["memory", case, shape_s, "ours"], args.threads)
         m_comp = _run_child(["memory", case, shape_s, "composition"], args.threads)
         mib = 1024.0**2
         print(
             f"{case:<8} {shape_s:<18} {t['time_ours']:8.3f} {t['time_composition']:8.3f} "
-            f"{t['time_ours'] / t['time_composition']:7.2f} {loaded:7.2f} "
+            f"{t['ratio']:7.2f} {loaded:7.2f} "
             f"{m_ours['peak_growth'] / mib:9.1f} {m_comp['peak_growth'] / mib:9.1f} "
             f"{m_ours['peak_growth'] / max(m_comp['peak_growth'], 1.0):6.2f} "
             f"{t['value_diff']:9.2e} {t['grad_diff'] / max(t['grad_scale'], 1e-30):9.2e}"

@@ -194,8 +194,8 @@ def test_backward_with_non_unit_grad_output_and_switches(monkeypatch):
 
 
 def test_the_default_fuses_only_large_logits(monkeypatch):
-    # fused=None takes the fused path from 2^23 logits for flat CE (N, C), 2^22 for dense CE
-    # (N, C, d...) and 2^21 for BCE; below, the composition (see _fused._MIN_FUSED_ELEMENTS).
+    # fused=None takes the fused path from 2^23 logits for flat CE (N, C) and BCE, 2^22 for
+    # dense CE (N, C, d...); below, the composition (see _fused._MIN_FUSED_ELEMENTS).
     monkeypatch.setattr(_fused, "cpu_contended", lambda: False)
 
     def fused(x, y, fn=cross_entropy, **kw):
@@ -217,9 +217,11 @@ def test_the_default_fuses_only_large_logits(monkeypatch):
     assert fused(dense_below, y_below, fused=True)  # forced at any size
     dense = torch.randn(4, 4, 512, 512)  # 2^22
     assert fused(dense, torch.randint(0, 4, (4, 512, 512)))
-    small = torch.randn(8, 4, 64, 64)
-    assert not fused(small, (torch.rand(8, 4, 64, 64) > 0.5).float(), fn=binary_cross_entropy)
-    assert fused(dense_below, (dense_below > 0).float(), fn=binary_cross_entropy)  # 2^21
+    bce_below = dense.view(2**18, 16)  # 2^22
+    assert not fused(bce_below, (bce_below > 0).float(), fn=binary_cross_entropy)
+    del dense, bce_below
+    bce = torch.randn(2**19, 16)  # 2^23
+    assert fused(bce, (bce > 0).float(), fn=binary_cross_entropy)
 
 
 def test_fused_is_skipped_when_weights_need_grad_and_reference_gradgradcheck():
@@ -254,6 +256,7 @@ def test_fused_memory_is_one_gradient(monkeypatch):
 
 def test_chunking_does_not_change_the_result(monkeypatch):
     monkeypatch.setattr(_fused, "_CHUNK_ELEMENTS", 7)  # many ragged chunks
+    monkeypatch.setattr(_fused, "_BCE_CHUNK_ELEMENTS", 7)
     logits = torch.randn(2, 3, 5, 3, dtype=torch.float64)
     y = torch.randint(0, 3, (2, 5, 3))
     cw = torch.rand(3, dtype=torch.float64)

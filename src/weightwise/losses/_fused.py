@@ -34,9 +34,16 @@ from ..reduction import Reduction
 __all__ = ["cpu_contended", "fused_enabled", "set_fused"]
 
 _FUSED_ENABLED = True
-# Elements of logits processed per chunk: large enough to amortise the per-op overhead, small
-# enough that the chunk's temporaries stay a few MB whatever the size of the logits.
-_CHUNK_ELEMENTS = 1 << 18
+# Elements of logits processed per chunk: large enough to amortise the per-op overhead (each op
+# is a parallel region, and the intra-op threads split a strided class-axis reduction and an
+# elementwise op over the chunk differently), small enough that the chunk's temporaries stay a
+# few MB whatever the size of the logits. Measured fused / composition (float32, mmap threshold
+# fixed), 2^18 -> 2^20 elements per chunk: CE 65536x1000 0.48x -> 0.43x, 8192x32768 0.38x ->
+# 0.32x; dense CE 8x21x256x256 0.61-0.71x -> 0.52-0.63x, 4x16x256x256 1.18x -> 0.93x. BCE, one
+# elementwise pass per step, gained nothing clear from larger chunks (65536x1000 0.32x -> 0.30x,
+# 8192x1000 0.76x -> 0.94x) and keeps 2^18.
+_CHUNK_ELEMENTS = 1 << 20
+_BCE_CHUNK_ELEMENTS = 1 << 18
 # Below these sizes ``fused=None`` takes the reference path (``fused=True`` forces the fused
 # one): the memory saved is small, and the chunk loop's dozen kernels per chunk lose to
 # PyTorch's two or three (log_softmax, nll_loss and their backward) while the composition's
@@ -44,12 +51,15 @@ _CHUNK_ELEMENTS = 1 << 18
 # MB, beyond glibc's largest mmap threshold (32 MiB), so the composition page-faults fresh
 # memory at every call and the fused path wins. Measured on CPU, float32, fused / composition
 # (with the mmap threshold fixed; with glibc's dynamic one the fused path looks better):
-# * flat CE (N, C): 65536x10 1.46x, 65536x100 1.08x, 4096x1000 1.15x, 8192x1000 1.06x (0.45x with
-#   the dynamic threshold), 16384x1000 0.33x: from 2^23 logits;
+# * flat CE (N, C): 131072x32 1.49x, 32768x128 1.16x, 65536x100 0.96x, 4096x1000 0.82-0.86x,
+#   8192x1000 0.75x (1.06x with the old 2^18 chunks and exp kernel), 1048576x10 0.84x,
+#   65536x1000 0.43-0.48x: from 2^23 logits (below, the small class counts lose);
 # * dense CE (N, C, d...), whose class-axis reductions, gather and scatter run strided: 8x4x64x64
-#   2x, 16x8x128x128 1.2-1.3x, 4x16x256x256 0.8-1.07x, 8x21x256x256 0.45x: from 2^22;
-# * BCE, elementwise: 4096x100 1.5x, 4096x1000 0.6-0.9x: from 2^21.
-_MIN_FUSED_ELEMENTS = {"ce": 1 << 23, "ce_dense": 1 << 22, "bce": 1 << 21}
+#   2x (2^18 chunks), 16x8x128x128 1.17-1.21x, 4x16x256x256 0.93x, 8x21x256x256 0.52-0.63x:
+#   from 2^22;
+# * BCE, elementwise: 4096x1000 1.24-1.37x, 65536x100 1.25x (0.98x and 0.71x with the dynamic
+#   threshold), 8192x1000 0.76-0.94x, 131072x100 0.33x: from 2^23, as for flat CE.
+_MIN_FUSED_ELEMENTS = {"ce": 1 << 23, "ce_dense": 1 << 22, "bce": 1 << 23}
 
 
 def set_fused(enabled: bool) -> None:
@@ -58,8 +68,8 @@ def set_fused(enabled: bool) -> None:
     The fused path computes the gradient during the forward pass and keeps only it for the
     backward pass. It is used when the logits require grad, no other input (sample weights,
     class weights, soft targets) does, ``reduction != "none"``, and the logits are large: 2^23
-    elements for cross-entropy, 2^22 for dense cross-entropy logits ``(N, C, d...)``, 2^21 for
-    BCE (below, the chunk loop's kernels lose to PyTorch's while the saved memory is small;
+    elements for cross-entropy and BCE, 2^22 for dense cross-entropy logits ``(N, C, d...)``
+    (below, the chunk loop's kernels lose to PyTorch's while the saved memory is small;
     ``fused=True`` forces the fused path at any size), the call is not traced by
     ``torch.compile`` (the compiler fuses the plain composition itself), and no other process
     competes for the CPU cores (a chunked loop then waits on descheduled threads at every step;
@@ -167,7 +177,7 @@ def use_fused(
     """Whether a call takes the fused path.
 
     With ``fused=None`` it does when the fused path can win: the logits are large enough for the
-    loss ``kind`` (``"ce"``: 2^23 elements, 2^22 for dense logits; ``"bce"``: 2^21), the
+    loss ``kind`` (``"ce"``: 2^23 elements, 2^22 for dense logits; ``"bce"``: 2^23), the
     call is not being traced by ``torch.compile`` (the compiler fuses the composition itself),
     and, on CPU, no other process competes for the cores (:func:`cpu_contended`).
     """
@@ -187,8 +197,8 @@ def use_fused(
     return not any(isinstance(o, torch.Tensor) and o.requires_grad for o in others)
 
 
-def _rows(n: int, row_elements: int) -> int:
-    return max(1, _CHUNK_ELEMENTS // max(1, row_elements))
+def _rows(row_elements: int, chunk_elements: int) -> int:
+    return max(1, chunk_elements // max(1, row_elements))
 
 
 def _ce_chunk(
@@ -309,7 +319,7 @@ class _FusedCrossEntropy(torch.autograd.Function):
                     # (N, C): chunks of rows, the class axis last (PyTorch's fast layout).
                     xs, gs, cs = x3.view(n, c), grad.view(n, c), coef3.view(n)
                     ts = t3.view(n, c) if soft else t3.view(n)
-                    step = _rows(n, c)
+                    step = _rows(c, _CHUNK_ELEMENTS)
                 else:
                     # Small images: chunks of whole samples (R, C, K), not one at a time.
                     xs, gs, cs, ts = x3, grad, coef3, t3
@@ -413,7 +423,7 @@ class _FusedBCE(torch.autograd.Function):
         grad = torch.empty_like(logits, memory_format=torch.contiguous_format)
         total = torch.zeros((), dtype=torch.float64, device=logits.device)
         row = int(logits[0].numel()) if n else 0
-        step = _rows(n, row)
+        step = _rows(row, _BCE_CHUNK_ELEMENTS)
         for r0 in range(0, n, step):
             r1 = min(n, r0 + step)
             sw = None if sample_weight is None else sample_weight[r0:r1]
