@@ -37,7 +37,7 @@ def path(request, monkeypatch):
     """Both implementations: the default choice (the autograd composition for inputs of one
     block, as these are, with gamma = 0 or >= 1) and the blocked custom Function, forced."""
     if request.param == "blocked":
-        monkeypatch.setattr(focal_mod, "_compose", lambda logits, gamma: False)
+        monkeypatch.setattr(focal_mod, "_compose", lambda logits, gamma, softmax: False)
     return request.param
 
 
@@ -151,7 +151,7 @@ def test_binary_focal_equals_torchvision_formula(shape, alpha, gamma, soft, seed
     for blocked in (False, True):  # the default choice, then the blocked Function forced
         with pytest.MonkeyPatch.context() as mp:
             if blocked:
-                mp.setattr(focal_mod, "_compose", lambda logits, gamma: False)
+                mp.setattr(focal_mod, "_compose", lambda logits, gamma, softmax: False)
             got = _value_and_grad(
                 lambda x: binary_focal_loss(x, t, gamma=gamma, alpha=alpha, reduction="none"),
                 logits,
@@ -244,6 +244,7 @@ def test_chunked_passes_equal_single_chunk(monkeypatch, shape, row_chunks):
         _value_and_grad(lambda x: binary_focal_loss(x, t, sample_weight=sw), logits),
     ]
     monkeypatch.setattr(focal_mod, "_CHUNK_ELEMENTS", 50)  # many chunks, uneven last one
+    monkeypatch.setattr(focal_mod, "_SOFTMAX_CHUNK_ELEMENTS", 50)
     if row_chunks is not None:
         monkeypatch.setattr(focal_mod, "_ROW_CHUNKS", row_chunks)
     many = [
