@@ -15,8 +15,10 @@ Each pair runs eager and under ``torch.compile(fullgraph=True)`` (inductor) on t
 the loss, whose backward AOTAutograd compiles too; the optimizer step stays eager (dynamo does
 not trace ``Optimizer.zero_grad``). One warm-up compile, then new weight values every step, so
 a recompilation would show; the two steps of a pair take turns, so that drift in the machine's
-load hits both alike. Reported: the median step time over ``--repeats`` steps, the ratio
-weightwise / composition (goals: compiled <= 1.05x, eager <= 1.10x), and the host reads per
+load hits both alike (``_timing.round_robin``, each round starting with the other side).
+Reported: the median step time over at least ``--repeats`` steps and about ``--seconds`` (2) of
+timing per side, the ratio weightwise / composition as the median of the per-round ratios
+(goals: compiled <= 1.05x, eager <= 1.10x), and the host reads per
 step of weightwise's eager step in the default ("auto", eager on CPU) and "async" modes,
 counted at the ATen level (``weightwise._host_reads``): 0 in "async" means the step would not
 synchronise an accelerator.
@@ -38,7 +40,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 
 import torch
@@ -103,10 +104,11 @@ def _setup(case: str) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
 
 
 def _timed_pair(
-    case: str, losses: tuple[LossFn, LossFn], *, compiled: bool, repeats: int
-) -> tuple[float, float]:
-    """Median step times of the two losses, their steps taking turns (so that drift in the
-    machine's load hits both alike), each on its own copy of the model and optimizer."""
+    case: str, losses: tuple[LossFn, LossFn], *, compiled: bool, repeats: int, seconds: float
+) -> tuple[float, float, float]:
+    """Median step times of the two losses and the median of their per-round ratios, their steps
+    taking turns (``_timing.round_robin``: drift in the machine's load hits both alike), each
+    on its own copy of the model and optimizer."""
     steps = []
     for loss_fn in losses:
         model, x, y = _setup(case)
@@ -133,16 +135,23 @@ def _timed_pair(
             opt.step()
 
         steps.append(run)
+    from _timing import paired_ratio, round_robin
+
     g = torch.Generator().manual_seed(1)
-    times: list[list[float]] = [[], []]
-    for i in range(repeats + 2):  # two warm-up rounds (the compile happens in the first)
-        w = torch.rand(BATCH[case], generator=g) + 0.1
-        for k, run in enumerate(steps):
-            t0 = time.perf_counter()
-            run(w)
-            if i >= 2:
-                times[k].append(time.perf_counter() - t0)
-    return statistics.median(times[0]), statistics.median(times[1])
+    # New weight values at every step (a recompilation on values would show), the same
+    # sequence for both sides.
+    weights = [torch.rand(BATCH[case], generator=g) + 0.1 for _ in range(16)]
+    calls = [0, 0]
+
+    def step(name: str) -> None:
+        k = int(name)
+        steps[k](weights[calls[k] % len(weights)])
+        calls[k] += 1
+
+    # The two warm-up rounds include the compile.
+    times = round_robin(step, ["0", "1"], repeats=repeats, seconds=seconds, max_rounds=2000)
+    med = statistics.median
+    return med(times["0"]), med(times["1"]), paired_ratio(times, "0", "1")
 
 
 def _host_reads(case: str, loss_fn: LossFn, mode: str) -> int:
@@ -161,6 +170,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument(
+        "--seconds", type=float, default=2.0, help="timing per side and (case, mode)"
+    )
+    parser.add_argument(
         "--default-malloc",
         action="store_true",
         help="keep glibc's dynamic mmap threshold (timings then vary from run to run)",
@@ -173,8 +185,9 @@ def main() -> None:
         os.execve(sys.executable, [sys.executable, *sys.argv], malloc_env(False))
     print(describe(os.environ))
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of "
-        f"{args.repeats} steps; load average now {os.getloadavg()[0]:.2f}"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, medians over "
+        f">= {args.repeats} steps and about {args.seconds:g} s per side (ratio: median of the "
+        f"per-round ratios); load average now {os.getloadavg()[0]:.2f}"
     )
     print(
         f"{'case':<9}{'mode':<10}{'weightwise':>12}{'hand':>10}{'ratio':>8}"
@@ -184,12 +197,12 @@ def main() -> None:
         ours, hand = CASES[case]
         reads = (_host_reads(case, ours, "auto"), _host_reads(case, ours, "async"))
         for compiled, goal in ((False, 1.10), (True, 1.05)):
-            t_ours, t_hand = _timed_pair(
-                case, (ours, hand), compiled=compiled, repeats=args.repeats
+            t_ours, t_hand, ratio = _timed_pair(
+                case, (ours, hand), compiled=compiled, repeats=args.repeats, seconds=args.seconds
             )
             print(
                 f"{case:<9}{'compiled' if compiled else 'eager':<10}{t_ours * 1e3:>10.2f}ms"
-                f"{t_hand * 1e3:>8.2f}ms{t_ours / t_hand:>7.2f}x{goal:>6.2f}x"
+                f"{t_hand * 1e3:>8.2f}ms{ratio:>7.2f}x{goal:>6.2f}x"
                 f"{reads[0]:>12}{reads[1]:>12}"
             )
 
