@@ -40,7 +40,7 @@ from torch.autograd.function import FunctionCtx, once_differentiable
 
 from .._checks import as_tensor, check_class_vector, check_in_range
 from ..reduction import Reduction, SyncArg, _check_reduction, broadcast_weight, reduction_terms
-from ._fused import cpu_contended
+from ._fused import _rows, cpu_contended
 
 __all__ = ["linear_cross_entropy"]
 
@@ -99,7 +99,7 @@ def _block_rows(rows: int, vocab: int, device: torch.device) -> int:
     elements = _CACHE_ELEMENTS
     if device.type == "cpu" and cpu_contended():
         elements = _CONTENDED_BLOCK_ELEMENTS
-    return max(1, min(rows, elements // max(1, vocab)))
+    return max(1, min(rows, _rows(vocab, elements)))  # at least 1 (an empty batch too)
 
 
 def _softmax_block(
